@@ -1,0 +1,155 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { describeConfig, loadConfig, type Config } from '../config/load.ts';
+import { SPEC, type ConfigKey } from '../config/schema.ts';
+import { isTicklineError } from '../core/errors.ts';
+import { INTERVALS, isInterval } from '../core/bar.ts';
+import { createLogger } from '../core/log.ts';
+import { ROLES } from '../roles/roles.ts';
+import { apiGet } from './client.ts';
+import { table } from './format.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+interface CommonOpts {
+  config?: string;
+}
+
+/** Flags that map onto configuration keys (highest precedence). */
+const FLAG_KEYS: Array<[flag: string, key: ConfigKey]> = [
+  ['port', 'port'],
+  ['host', 'host'],
+  ['dataDir', 'dataDir'],
+  ['roles', 'roles'],
+  ['simRate', 'simRate'],
+  ['bus', 'bus'],
+  ['store', 'store'],
+  ['cache', 'cache'],
+  ['zones', 'zones'],
+  ['symbols', 'symbols'],
+  ['logLevel', 'logLevel'],
+];
+
+function configFrom(opts: CommonOpts & Record<string, unknown>): Config {
+  const overrides: Partial<Record<ConfigKey, unknown>> = {};
+  for (const [flag, key] of FLAG_KEYS) if (opts[flag] !== undefined) overrides[key] = opts[flag];
+  return loadConfig({ file: opts.config, overrides });
+}
+
+function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'JSON config file (default: $TICKLINE_CONFIG)')
+    .option('-p, --port <port>', `API port (${SPEC.port.env}, default 8000)`)
+    .option('--host <host>', `listen address (${SPEC.host.env}, default 127.0.0.1)`)
+    .option('-d, --data-dir <dir>', `data directory (${SPEC.dataDir.env}, default ./data)`)
+    .option('--roles <roles>', 'roles to run: all, or a comma list of ingest,process,api')
+    .option('--sim-rate <n>', 'simulated updates/s per symbol, "max", or 0 for none')
+    .option('--symbols <list>', 'comma-separated symbols of the simulated feed')
+    .option('--bus <url>', 'bus URL')
+    .option('--store <url>', 'store URL')
+    .option('--cache <url>', 'cache URL')
+    .option('--zones <url>', 'zones URL')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
+}
+
+function apiOption(cmd: Command): Command {
+  return cmd.option('--api <url>', `Tickline API to ask (${SPEC.apiUrl.env}, default http://localhost:8000)`).option('--json', 'print raw JSON');
+}
+
+function apiBase(opts: { api?: string }): string {
+  return opts.api ?? loadConfig().apiUrl;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tickline')
+    .description('Tickline: real-time market data — sources, bus, quality checks, zones, history, bars and a REST API')
+    .version(VERSION)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Quick start:
+  tickline start                 run everything in one process (API on http://localhost:8000)
+  tickline latest AAPL           ask the running API for a symbol's latest price
+  tickline bars AAPL -i 1m       OHLCV bars
+  tickline config                the effective configuration
+
+Every setting is an environment variable (TICKLINE_*) or a key of a JSON file given with --config;
+"tickline config --help" lists them all.`,
+    );
+
+  withConfigFlags(
+    program
+      .command('start')
+      .description('run Tickline: by default every role in one process (simulated feed, DuckDB, in-memory cache, local zones, API)'),
+  ).action(async (opts: CommonOpts & Record<string, unknown>) => {
+    const config = configFrom(opts);
+    const { runServer } = await import('./start.ts');
+    await runServer(config);
+  });
+
+  withConfigFlags(program.command('config').description('print the effective configuration (defaults < config file < environment < flags), secrets redacted'))
+    .option('--json', 'print as JSON')
+    .addHelpText('after', `\nKeys:\n${(Object.keys(SPEC) as ConfigKey[]).map((k) => `  ${SPEC[k].env.padEnd(28)} ${SPEC[k].doc}`).join('\n')}`)
+    .action((opts: CommonOpts & Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const rows = describeConfig(config);
+      if (opts.json) console.log(JSON.stringify(Object.fromEntries(rows.map((r) => [r.key, r.value])), null, 2));
+      else console.log(table(rows, ['env', 'value']));
+    });
+
+  program
+    .command('roles')
+    .description('list the roles one process can run and the dependencies each opens')
+    .action(() => {
+      console.log(table(Object.entries(ROLES).map(([role, r]) => ({ role, needs: r.needs.join(','), description: r.description })), ['role', 'needs', 'description']));
+      console.log('\nRun a subset with: tickline start --roles ingest,process (default: all)');
+    });
+
+  apiOption(program.command('latest').description('the latest price of a symbol, from a running Tickline API').argument('<symbol>', 'e.g. AAPL')).action(
+    async (symbol: string, opts: { api?: string; json?: boolean }) => {
+      const p = await apiGet<Record<string, unknown>>(apiBase(opts), 'v1/prices/latest', { symbol: symbol.toUpperCase() });
+      if (opts.json) console.log(JSON.stringify(p, null, 2));
+      else console.log(table([p], ['symbol', 'price', 'bid', 'ask', 'size', 'ts', 'age_ms', 'provider']));
+    },
+  );
+
+  apiOption(
+    program
+      .command('bars')
+      .description('OHLCV bars of a symbol, from a running Tickline API')
+      .argument('<symbol>', 'e.g. AAPL')
+      .option('-i, --interval <interval>', `one of ${INTERVALS.join(', ')}`, (v: string) => {
+        if (!isInterval(v)) throw new InvalidArgumentError(`interval must be one of ${INTERVALS.join(', ')}`);
+        return v;
+      }, '1m')
+      .option('--from <time>', 'ISO 8601 or epoch start (inclusive)')
+      .option('--to <time>', 'ISO 8601 or epoch end (exclusive)')
+      .option('-n, --limit <n>', 'at most this many (newest) bars', '20'),
+  ).action(async (symbol: string, opts: { api?: string; json?: boolean; interval: string; from?: string; to?: string; limit: string }) => {
+    const r = await apiGet<{ bars: Array<Record<string, unknown>> }>(apiBase(opts), 'v1/bars', {
+      symbol: symbol.toUpperCase(),
+      interval: opts.interval,
+      from: opts.from,
+      to: opts.to,
+      limit: opts.limit,
+    });
+    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    else console.log(table(r.bars, ['start', 'open', 'high', 'low', 'close', 'volume', 'trades']));
+  });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (isTicklineError(err)) {
+      console.error(`tickline: ${err.message} [${err.code}]`);
+    } else {
+      createLogger('error').error({ err }, 'tickline failed');
+    }
+    process.exitCode = 1;
+  }
+}

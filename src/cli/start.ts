@@ -1,0 +1,42 @@
+import { redactUrl } from '../adapters/registry.ts';
+import type { Config } from '../config/load.ts';
+import { createLogger } from '../core/log.ts';
+import { startPlatform } from '../roles/platform.ts';
+
+/** `tickline start`: runs the platform until SIGINT/SIGTERM, then flushes everything in flight. */
+export async function runServer(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const platform = await startPlatform({ config, logger });
+  const roles = [...platform.roles].join(',');
+  if (!config.quiet) {
+    const lines = [
+      `Tickline is running (roles: ${roles})`,
+      platform.url ? `  API        ${platform.url.replace('127.0.0.1', 'localhost')}` : '',
+      platform.url ? `  Try        curl '${platform.url.replace('127.0.0.1', 'localhost')}/v1/prices/latest?symbol=${config.symbols[0]}'` : '',
+      platform.url ? `  API docs   ${platform.url.replace('127.0.0.1', 'localhost')}/docs` : '',
+      `  Store      ${redactUrl(config.store)}`,
+      `  Zones      ${config.zones}`,
+      `  Feed       ${config.simRate > 0 && platform.roles.has('ingest') ? `simulated, ${config.symbols.length} symbols at ${Number.isFinite(config.simRate) ? `${config.simRate}/s each` : 'full speed'}` : 'none'}`,
+      '  Stop with Ctrl-C (everything in flight is flushed first).',
+    ].filter(Boolean);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`second ${sig}: exiting without flushing`);
+        process.exit(130);
+      }
+      stopping = true;
+      logger.info(`${sig} received: flushing and stopping`);
+      platform.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Every configuration key Tickline reads, in one table: its environment variable, its default, how it is
+ * parsed and what it means. `tickline config --help`, the README table and validation all come from here.
+ */
+
+/** The validated configuration. Frozen once loaded. */
+export interface ConfigValues {
+  port: number;
+  host: string;
+  dataDir: string;
+  bus: string;
+  store: string;
+  cache: string;
+  zones: string;
+  symbols: string[];
+  simRate: number;
+  simSeed: number;
+  simBadFraction: number;
+  topic: string;
+  batchMax: number;
+  batchLingerMs: number;
+  busCapacity: number;
+  maxFutureSkewMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  apiUrl: string;
+  roles: string;
+  ingestMaxBytes: number;
+  quiet: boolean;
+}
+
+export interface KeySpec<T> {
+  env: string;
+  /** The default, or a function of the keys resolved before it (e.g. paths under the data dir). */
+  default: T | ((c: Partial<ConfigValues>) => T);
+  parse: (raw: unknown) => T | { error: string };
+  doc: string;
+  /** Printed as `***` by `tickline config` and never logged. */
+  secret?: boolean;
+}
+
+function int(min: number, max: number) {
+  return (raw: unknown): number | { error: string } => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) return { error: `an integer from ${min} to ${max}` };
+    return n;
+  };
+}
+
+function num(min: number, max: number) {
+  return (raw: unknown): number | { error: string } => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    if (!Number.isFinite(n) || n < min || n > max) return { error: `a number from ${min} to ${max}` };
+    return n;
+  };
+}
+
+function str(re: RegExp, allowed: string) {
+  return (raw: unknown): string | { error: string } => {
+    if (typeof raw !== 'string' || !re.test(raw)) return { error: allowed };
+    return raw;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: unknown): T | { error: string } => {
+    if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as T;
+    return { error: `one of ${values.join(', ')}` };
+  };
+}
+
+const URL_RE = /^[a-z][a-z0-9+.-]*:\/\/.*/i;
+const url = str(URL_RE, 'a URL such as scheme://host/path');
+
+export const SYMBOL_RE = /^[A-Z0-9^][A-Z0-9.\-=/_^]{0,23}$/;
+
+function symbols(raw: unknown): string[] | { error: string } {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+  if (!list) return { error: 'a comma-separated list of symbols' };
+  const out = list.map((s) => String(s).trim().toUpperCase()).filter((s) => s !== '');
+  const bad = out.find((s) => !SYMBOL_RE.test(s));
+  if (bad !== undefined) return { error: `symbols matching ${SYMBOL_RE} (bad: "${bad}")` };
+  if (out.length === 0) return { error: 'at least one symbol' };
+  return [...new Set(out)];
+}
+
+function simRate(raw: unknown): number | { error: string } {
+  if (raw === 'max' || raw === 'unlimited' || raw === Infinity) return Infinity;
+  const r = num(0, 10_000_000)(raw);
+  return typeof r === 'number' ? r : { error: '"max" or a number of updates per second per symbol from 0 to 10000000' };
+}
+
+function bool(raw: unknown): boolean | { error: string } {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 'true' || raw === '1' || raw === 'on' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'off' || raw === 'no') return false;
+  return { error: 'true or false' };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'TSLA', 'BTC-USD', 'ETH-USD'];
+
+export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]> } = {
+  port: { env: 'TICKLINE_PORT', default: 8000, parse: int(0, 65535), doc: 'HTTP port of the API (0 picks a free one)' },
+  host: { env: 'TICKLINE_HOST', default: '127.0.0.1', parse: str(/^[\w.:[\]-]+$/, 'a host name or IP address'), doc: 'Address the API listens on' },
+  dataDir: { env: 'TICKLINE_DATA_DIR', default: './data', parse: str(/^.+$/, 'a directory path'), doc: 'Directory for the embedded store and local zones' },
+  bus: { env: 'TICKLINE_BUS', default: 'memory://', parse: url, doc: 'Bus between ingest and process: memory://' },
+  store: {
+    env: 'TICKLINE_STORE',
+    default: (c: Partial<ConfigValues>) => `duckdb://${c.dataDir ?? './data'}/tickline.duckdb`,
+    parse: url,
+    doc: 'History store: duckdb://<file>',
+    secret: true,
+  },
+  cache: { env: 'TICKLINE_CACHE', default: 'memory://', parse: url, doc: 'Latest-price cache: memory://', secret: true },
+  zones: {
+    env: 'TICKLINE_ZONES',
+    default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/zones`,
+    parse: url,
+    doc: 'Raw/curated/quarantine zones: file://<dir>',
+  },
+  symbols: { env: 'TICKLINE_SYMBOLS', default: DEFAULT_SYMBOLS, parse: symbols, doc: 'Symbols of the simulated feed' },
+  simRate: { env: 'TICKLINE_SIM_RATE', default: 20, parse: simRate, doc: 'Simulated updates per second per symbol; "max" runs as fast as the pipeline takes; 0 turns the feed off' },
+  simSeed: { env: 'TICKLINE_SIM_SEED', default: 42, parse: int(0, 2 ** 31 - 1), doc: 'Seed of the simulated feed (same seed, same prices)' },
+  simBadFraction: { env: 'TICKLINE_SIM_BAD_FRACTION', default: 0, parse: num(0, 1), doc: 'Fraction of deliberately bad simulated ticks (negative price, crossed quote, bad symbol, future time)' },
+  topic: { env: 'TICKLINE_TOPIC', default: 'tickline.ticks', parse: str(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" or "-"'), doc: 'Bus topic (stream) carrying ticks' },
+  batchMax: { env: 'TICKLINE_BATCH_MAX', default: 8192, parse: int(1, 1_000_000), doc: 'Largest micro-batch, in ticks' },
+  batchLingerMs: { env: 'TICKLINE_BATCH_LINGER_MS', default: 2, parse: num(0, 10_000), doc: 'Longest a tick waits for its micro-batch to fill, in ms' },
+  busCapacity: { env: 'TICKLINE_BUS_CAPACITY', default: 262_144, parse: int(1, 100_000_000), doc: 'memory:// bus capacity in ticks; publishers wait when it is full' },
+  maxFutureSkewMs: { env: 'TICKLINE_MAX_FUTURE_SKEW_MS', default: 5_000, parse: int(0, 86_400_000), doc: 'How far in the future an event time may be before the tick is quarantined' },
+  logLevel: { env: 'TICKLINE_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), doc: 'Log level' },
+  apiUrl: { env: 'TICKLINE_API_URL', default: 'http://localhost:8000', parse: str(/^https?:\/\/.+/, 'an http(s) URL'), doc: 'API the CLI read commands talk to' },
+  roles: { env: 'TICKLINE_ROLES', default: 'all', parse: str(/^[a-z,]+$/, 'a comma-separated list of roles, e.g. all or ingest,process,api'), doc: 'Roles this process runs' },
+  ingestMaxBytes: { env: 'TICKLINE_INGEST_MAX_BYTES', default: 16 * 1024 * 1024, parse: int(1024, 1024 ** 3), doc: 'Largest accepted POST /v1/ticks body, in bytes' },
+  quiet: { env: 'TICKLINE_QUIET', default: false, parse: bool, doc: 'Suppress the start-up banner' },
+};
+
+export type ConfigKey = keyof ConfigValues;

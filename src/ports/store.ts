@@ -1,0 +1,64 @@
+import type { Bar, Interval } from '../core/bar.ts';
+import type { Tick } from '../core/tick.ts';
+import type { Micros } from '../core/time.ts';
+import type { Health } from './health.ts';
+
+export interface HistoryQuery {
+  symbol: string;
+  from?: Micros;
+  to?: Micros;
+  /** At most this many ticks; the page's `next` cursor continues after the last one. */
+  limit: number;
+  /** Opaque cursor returned by a previous page. */
+  cursor?: string;
+  /** Oldest first (default) or newest first. */
+  order?: 'asc' | 'desc';
+}
+
+export interface HistoryPage {
+  ticks: Tick[];
+  next: string | null;
+}
+
+export interface BarQuery {
+  symbol: string;
+  interval: Interval;
+  from?: Micros;
+  to?: Micros;
+  limit: number;
+}
+
+export interface SymbolInfo {
+  symbol: string;
+  ticks: number;
+  firstTs: Micros;
+  lastTs: Micros;
+}
+
+/**
+ * History of accepted ticks and the bars derived from them.
+ *
+ * Guarantees:
+ * - `write` is atomic: a batch's ticks and bar updates are all visible, or none are.
+ * - Durable when `write` resolves (the engine committed).
+ * - Bars in `write` are *partial* bars built from that batch's ticks; the store merges them into what it
+ *   holds with `mergeBar` semantics (open/close by event time, high/low extremes, volume/trades summed),
+ *   so late ticks update the bar they belong to, across restarts.
+ * - Reads see every committed write.
+ *
+ * Deliberately left out: updates and deletes of ticks (history is append-only), and cross-store
+ * transactions.
+ */
+export interface Store {
+  readonly kind: string;
+  /** Creates or migrates the schema. Called once before anything else. */
+  init(): Promise<void>;
+  write(batch: { ticks: readonly Tick[]; bars: readonly Bar[] }): Promise<void>;
+  history(query: HistoryQuery): Promise<HistoryPage>;
+  bars(query: BarQuery): Promise<Bar[]>;
+  symbols(): Promise<SymbolInfo[]>;
+  /** The newest tick (by event time) of each symbol, to warm the latest-price cache after a restart. */
+  latest(): Promise<Tick[]>;
+  health(): Promise<Health>;
+  close(): Promise<void>;
+}

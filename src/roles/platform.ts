@@ -1,0 +1,234 @@
+import type { FastifyInstance } from 'fastify';
+import { busRegistry } from '../adapters/bus/index.ts';
+import { cacheRegistry } from '../adapters/cache/index.ts';
+import type { AdapterContext } from '../adapters/registry.ts';
+import { storeRegistry } from '../adapters/store/index.ts';
+import { zonesRegistry } from '../adapters/zones/index.ts';
+import type { ApiDeps, IngestResult } from '../api/deps.ts';
+import { buildApi } from '../api/server.ts';
+import type { Config } from '../config/load.ts';
+import { TicklineError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { Metrics } from '../core/metrics.ts';
+import type { Tick } from '../core/tick.ts';
+import { nowMicros, type Micros } from '../core/time.ts';
+import type { Bus, Subscription } from '../ports/bus.ts';
+import type { Cache } from '../ports/cache.ts';
+import type { Health } from '../ports/health.ts';
+import type { Source } from '../ports/source.ts';
+import type { Store } from '../ports/store.ts';
+import type { Zones } from '../ports/zones.ts';
+import { checkBatch } from '../pipeline/checks.ts';
+import { Processor } from '../pipeline/processor.ts';
+import { SimSource } from '../sources/sim.ts';
+import { dependenciesOf, parseRoles, type RoleName } from './roles.ts';
+
+export interface PlatformOptions {
+  config: Config;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Extra sources besides the simulated feed (tests feed known sequences this way). */
+  sources?: Source[];
+  /** Benchmarks observe cache visibility through this. */
+  onVisible?: (ticks: readonly Tick[], atUs: Micros) => void;
+}
+
+export interface Platform {
+  readonly roles: ReadonlySet<RoleName>;
+  /** The API's base URL when the `api` role runs. */
+  readonly url: string | null;
+  readonly metrics: Metrics;
+  readonly api: FastifyInstance | null;
+  /** Publishes ticks as the ingest API does (present when a bus is open). */
+  readonly ingest: ((ticks: Tick[]) => Promise<IngestResult>) | null;
+  /** Resolves when every source has finished (immediately when there are none). */
+  readonly sourcesDone: Promise<void>;
+  health(): Promise<Record<string, Health>>;
+  /** Graceful stop: no new input, everything accepted flushed to the sinks, connections closed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The one place that wires roles to adapters. Pipeline code only sees ports; this module picks the
+ * adapters from the configured URLs, opens only what the chosen roles need, and tears them down in an
+ * order that loses nothing: API closes, sources stop, the bus drains into the process stage, and only
+ * then the sinks close.
+ */
+export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const { config, logger } = opts;
+  const metrics = opts.metrics ?? new Metrics();
+  const roles = parseRoles(config.roles);
+  const needs = dependenciesOf(roles);
+  const ctx: AdapterContext = { dataDir: config.dataDir, logger, busCapacity: config.busCapacity, batchMax: config.batchMax };
+
+  const opened: Array<{ name: string; close: () => Promise<void> }> = [];
+  let bus: Bus | undefined;
+  let store: Store | undefined;
+  let cache: Cache | undefined;
+  let zones: Zones | undefined;
+  let subscription: Subscription | undefined;
+  let processor: Processor | undefined;
+  let api: FastifyInstance | null = null;
+  const abort = new AbortController();
+  const running: Array<Promise<void>> = [];
+  const sources: Source[] = [];
+
+  const closeAll = async (): Promise<void> => {
+    for (const o of opened.reverse()) {
+      try {
+        await o.close();
+      } catch (err) {
+        logger.error({ err }, `closing ${o.name} failed`);
+      }
+    }
+  };
+
+  try {
+    if (needs.has('store')) {
+      const s = await storeRegistry.create(config.store, ctx);
+      store = s;
+      opened.push({ name: 'store', close: () => s.close() });
+      await s.init();
+    }
+    if (needs.has('zones')) {
+      zones = await zonesRegistry.create(config.zones, ctx);
+      opened.push({ name: 'zones', close: () => zones!.close() });
+    }
+    if (needs.has('cache')) {
+      cache = await cacheRegistry.create(config.cache, ctx);
+      opened.push({ name: 'cache', close: () => cache!.close() });
+      // After a restart an in-memory cache is empty: warm it from the history.
+      if (store && (await cache.all()).length === 0) await cache.put(await store.latest());
+    }
+    if (needs.has('bus')) {
+      bus = await busRegistry.create(config.bus, ctx);
+      opened.push({ name: 'bus', close: () => bus!.close() });
+    }
+
+    if (roles.has('process')) {
+      processor = new Processor({
+        store: store!,
+        cache: cache!,
+        zones: zones!,
+        metrics,
+        logger,
+        checks: { maxFutureSkewUs: config.maxFutureSkewMs * 1000 },
+        onVisible: opts.onVisible,
+      });
+      subscription = await bus!.subscribe(config.topic, processor.handle, { group: 'tickline-process', maxInFlight: 4 });
+    }
+
+    const ingest = bus
+      ? async (ticks: Tick[]): Promise<IngestResult> => {
+          const checked = checkBatch(ticks, nowMicros(), { maxFutureSkewUs: config.maxFutureSkewMs * 1000 });
+          const issues: IngestResult['issues'] = [];
+          if (checked.bad.length > 0) {
+            const index = new Map<Tick, number>(ticks.map((t, i) => [t, i]));
+            checked.bad.forEach((t, k) => issues.push({ index: index.get(t)!, reason: `${checked.failures[k]!.check}: ${checked.failures[k]!.detail}` }));
+          }
+          await bus!.publish(config.topic, ticks);
+          metrics.ticksIn.inc({ source: 'api' }, ticks.length);
+          return { accepted: ticks.length, quarantined: checked.bad.length, issues };
+        }
+      : null;
+
+    const health = async (): Promise<Record<string, Health>> => {
+      const out: Record<string, Health> = {};
+      const probes: Array<[string, { health(): Promise<Health> } | undefined]> = [
+        ['bus', bus],
+        ['store', store],
+        ['cache', cache],
+        ['zones', zones],
+      ];
+      await Promise.all(
+        probes.map(async ([name, dep]) => {
+          if (!dep) return;
+          try {
+            out[name] = await dep.health();
+          } catch (err) {
+            out[name] = { ok: false, detail: err instanceof Error ? err.message : String(err) };
+          }
+        }),
+      );
+      if (bus) metrics.busLag.set({ topic: config.topic }, bus.lag(config.topic));
+      return out;
+    };
+
+    if (roles.has('ingest')) {
+      if (config.simRate > 0) {
+        sources.push(
+          new SimSource({
+            symbols: config.symbols,
+            rate: config.simRate,
+            seed: config.simSeed,
+            badFraction: config.simBadFraction,
+            batchMax: config.batchMax,
+            intervalMs: Math.max(1, config.batchLingerMs),
+          }),
+        );
+      }
+      sources.push(...(opts.sources ?? []));
+      for (const s of sources) {
+        const emit = async (ticks: Tick[]): Promise<void> => {
+          await bus!.publish(config.topic, ticks);
+          metrics.ticksIn.inc({ source: s.name }, ticks.length);
+        };
+        running.push(
+          s.run(emit, abort.signal).catch((err: unknown) => {
+            if (!abort.signal.aborted) logger.error({ err, source: s.name }, 'source stopped with an error');
+          }),
+        );
+      }
+    }
+
+    if (roles.has('api')) {
+      if (!store || !cache) throw new TicklineError('TL_ERR_CONFIG', 'the api role needs a store and a cache');
+      const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()) };
+      const app = await buildApi(deps);
+      api = app;
+      await app.listen({ port: config.port, host: config.host });
+    }
+
+    let url: string | null = null;
+    if (api) {
+      const addr = api.server.address();
+      if (addr && typeof addr === 'object') {
+        const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        url = `http://${host}:${addr.port}`;
+      }
+    }
+
+    let stopped: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopped ??= (async () => {
+        if (api) await api.close();
+        abort.abort();
+        await Promise.all(running);
+        // The bus delivers everything it accepted before it closes; then the consumer stops.
+        if (bus) await bus.close();
+        if (subscription) await subscription.stop();
+        processor?.stop();
+        await closeAll();
+        logger.info('tickline stopped');
+      })();
+      return stopped;
+    };
+
+    return {
+      roles,
+      url,
+      metrics,
+      api,
+      ingest,
+      sourcesDone: Promise.all(running).then(() => undefined),
+      health,
+      stop,
+    };
+  } catch (err) {
+    abort.abort();
+    await Promise.all(running);
+    if (api) await api.close().catch(() => undefined);
+    await closeAll();
+    throw err;
+  }
+}
