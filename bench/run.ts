@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: the embedded pipeline end to end, and in the same run the ceiling it is compared with
+ * (DuckDB's raw bulk-append rate for the same rows). One JSON line per benchmark on stdout, and
+ * bench/results/<name>.json. Options: BENCH_SECONDS (default 20), BENCH_ONLY=name[,name].
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeRegistry } from '../src/adapters/store/index.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { Metrics } from '../src/core/metrics.ts';
+import type { Tick } from '../src/core/tick.ts';
+import { nowMicros } from '../src/core/time.ts';
+import { startPlatform } from '../src/roles/platform.ts';
+import { SimSource } from '../src/sources/sim.ts';
+import { duckdbCeiling } from './store-ceiling.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const RESULTS = new URL('./results/', import.meta.url);
+
+/** Latency samples in ms, bounded: a reservoir so memory stays flat however long the run. */
+class Reservoir {
+  readonly #buf = new Float64Array(200_000);
+  #n = 0;
+  add(v: number): void {
+    if (this.#n < this.#buf.length) this.#buf[this.#n++] = v;
+    else {
+      const j = Math.floor(Math.random() * ++this.#n);
+      if (j < this.#buf.length) this.#buf[j] = v;
+    }
+  }
+  quantile(q: number): number {
+    const m = Math.min(this.#n, this.#buf.length);
+    if (m === 0) return NaN;
+    const s = this.#buf.slice(0, m).sort();
+    return s[Math.min(m - 1, Math.floor(q * m))]!;
+  }
+}
+
+function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  return {
+    stop() {
+      clearInterval(t);
+      return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1024 / 1024);
+    },
+  };
+}
+
+interface PipelineRun {
+  ticks: number;
+  seconds: number;
+  stored: number;
+  p50: number;
+  p99: number;
+  peakRss: number;
+}
+
+async function runPipeline(simRate: number | 'max', seconds: number): Promise<PipelineRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'tickline-bench-'));
+  try {
+    const config = loadConfig({
+      env: {},
+      overrides: { dataDir: dir, port: 0, simRate, logLevel: 'silent', quiet: true },
+    });
+    const lat = new Reservoir();
+    const metrics = new Metrics({ defaultMetrics: false });
+    const rss = rssSampler();
+    const platform = await startPlatform({
+      config,
+      logger: silentLogger(),
+      metrics,
+      onVisible: (ticks, at) => {
+        // Every 16th tick is enough for stable quantiles and keeps the hook cheap.
+        for (let i = 0; i < ticks.length; i += 16) lat.add((at - ticks[i]!.recvTs) / 1000);
+      },
+    });
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await platform.stop();
+    const secs = (performance.now() - t0) / 1000;
+    const peakRss = rss.stop();
+    const emitted = (await metrics.ticksIn.get()).values.reduce((a, v) => a + v.value, 0);
+    // Count what actually reached the store: the benchmark must not report ticks that were lost.
+    const store = await storeRegistry.create(config.store, { dataDir: dir, logger: silentLogger() });
+    await store.init();
+    const stored = (await store.symbols()).reduce((a, s) => a + s.ticks, 0);
+    await store.close();
+    return { ticks: emitted, seconds: secs, stored, p50: lat.quantile(0.5), p99: lat.quantile(0.99), peakRss };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function emit(name: string, result: Record<string, unknown>): void {
+  const line = { bench: name, ...result, at: new Date().toISOString() };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, RESULTS), `${JSON.stringify(line, null, 2)}\n`);
+  console.log(JSON.stringify(line));
+}
+
+const want = (name: string) => !ONLY || ONLY.includes(name);
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+// The ceiling: the same kind of rows the simulated feed makes, bulk-appended straight into DuckDB.
+let ceiling = NaN;
+if (want('pipeline-max') || want('duckdb-ceiling')) {
+  const rows: Tick[] = new SimSource({ symbols: loadConfig({ env: {} }).symbols, rate: Infinity, seed: 7, badFraction: 0, batchMax: 1, intervalMs: 1 }).generate(
+    2_000_000,
+    nowMicros() - 60_000_000,
+    nowMicros(),
+  );
+  ceiling = await duckdbCeiling(rows);
+  emit('duckdb-ceiling', { ticks_per_s: Math.round(ceiling), rows: rows.length });
+}
+
+if (want('pipeline-max')) {
+  const r = await runPipeline('max', SECONDS);
+  const tps = r.ticks / r.seconds;
+  emit('pipeline-max', {
+    ticks_per_s: Math.round(tps),
+    ceiling_ticks_per_s: Math.round(ceiling),
+    ratio: r2(tps / ceiling),
+    p50_ms: r2(r.p50),
+    p99_ms: r2(r.p99),
+    peak_rss_mb: r.peakRss,
+    seconds: r2(r.seconds),
+    ticks: r.ticks,
+    stored: r.stored,
+    lost: r.ticks - r.stored,
+  });
+}
+
+if (want('pipeline-50k')) {
+  const symbols = loadConfig({ env: {} }).symbols.length;
+  const r = await runPipeline(50_000 / symbols, Math.min(SECONDS, 20));
+  const tps = r.ticks / r.seconds;
+  emit('pipeline-50k', {
+    ticks_per_s: Math.round(tps),
+    ceiling_ticks_per_s: Math.round(ceiling),
+    ratio: r2(tps / ceiling),
+    p50_ms: r2(r.p50),
+    p99_ms: r2(r.p99),
+    peak_rss_mb: r.peakRss,
+    seconds: r2(r.seconds),
+    ticks: r.ticks,
+    stored: r.stored,
+    lost: r.ticks - r.stored,
+  });
+}
