@@ -189,10 +189,23 @@ export function tickToJson(t: Tick): TickJson {
 export function tickToJsonLine(t: Tick, extra?: string): string {
   // Symbols, currencies and providers are validated strings; JSON.stringify still escapes anything odd.
   return (
-    `{"symbol":${JSON.stringify(t.symbol)},"ts":"${formatIsoMicros(t.ts)}","price":${num(t.price)},"size":${num(t.size)},` +
-    `"bid":${num(t.bid)},"ask":${num(t.ask)},"currency":${JSON.stringify(t.currency)},"provider":${JSON.stringify(t.provider)},` +
+    `{"symbol":${quote(t.symbol)},"ts":"${formatIsoMicros(t.ts)}","price":${num(t.price)},"size":${num(t.size)},` +
+    `"bid":${num(t.bid)},"ask":${num(t.ask)},"currency":${quote(t.currency)},"provider":${quote(t.provider)},` +
     `"seq":${num(t.seq)},"received_at":"${formatIsoMicros(t.recvTs)}"${extra ?? ''}}`
   );
+}
+
+/** JSON-quoted strings of the few distinct symbols/currencies/providers, so each is escaped once. */
+const QUOTED = new Map<string, string>();
+
+function quote(s: string): string {
+  let q = QUOTED.get(s);
+  if (q === undefined) {
+    q = JSON.stringify(s);
+    if (QUOTED.size > 10_000) QUOTED.clear();
+    QUOTED.set(s, q);
+  }
+  return q;
 }
 
 function num(v: number | null): string {

@@ -55,12 +55,22 @@ export function parseIsoMicros(text: string): Micros | undefined {
   return us;
 }
 
-/** Formats µs as ISO 8601 UTC with exactly six fractional digits: `2024-01-02T03:04:05.123456Z`. */
+let cachedSecond = NaN;
+let cachedPrefix = '';
+
+/**
+ * Formats µs as ISO 8601 UTC with exactly six fractional digits: `2024-01-02T03:04:05.123456Z`.
+ * Runs per tick when zone files are written, so the `YYYY-MM-DDTHH:MM:SS` prefix of the last second
+ * seen is cached (ticks arrive in near time order) and only the fraction is formatted each time.
+ */
 export function formatIsoMicros(us: Micros): string {
-  const ms = Math.floor(us / US_PER_MS);
-  const rest = us - ms * US_PER_MS;
-  const iso = new Date(ms).toISOString(); // ...ss.mmmZ
-  return `${iso.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
+  const sec = Math.floor(us / US_PER_S);
+  if (sec !== cachedSecond) {
+    cachedSecond = sec;
+    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  const frac = us - sec * US_PER_S;
+  return `${cachedPrefix}.${frac < 100000 ? String(frac).padStart(6, '0') : frac}Z`;
 }
 
 /**
