@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { ApiDeps } from './deps.ts';
+import { jsonParser } from './body.ts';
+import type { RouteOptions } from './schemas.ts';
+import { errorHandler, notFoundHandler } from './errors.ts';
+import { barRoutes } from './routes/bars.ts';
+import { healthRoutes } from './routes/health.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { priceRoutes } from './routes/prices.ts';
+import { seedRoutes } from './routes/seed-compat.ts';
+
+/** Same relative path from src/api/ and dist/api/. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export const TAGS = [
+  { name: 'health', description: 'Liveness, readiness and Prometheus metrics' },
+  { name: 'prices', description: 'Symbols, latest prices and tick history' },
+  { name: 'bars', description: 'OHLCV bars' },
+  { name: 'ingest', description: 'Sending ticks in' },
+  { name: 'seed-compat', description: 'Routes of the seed systems, with their exact request and response shapes' },
+  { name: 'meta', description: 'Sources and the API description' },
+];
+
+/** Builds the API (routes, OpenAPI, Swagger UI, error handling) without listening. */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  // Typed with pino's Logger the instance is not assignable to the plain FastifyInstance callers expect.
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Lets a proxy's request id reach our log lines; it is echoed back below.
+    requestIdHeader: 'x-request-id',
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Tickline',
+        version: VERSION,
+        description: 'Real-time market data: latest prices, tick history, bars and ingest. Errors are `{code, message, details?}`.',
+      },
+      tags: TAGS,
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Assets come from the package itself; the validator badge would call validator.swagger.io.
+    uiConfig: { validatorUrl: null },
+    staticCSP: true,
+  });
+
+  const opts: RouteOptions = { deps, version: VERSION };
+  await app.register(healthRoutes, opts);
+  await app.register(priceRoutes, opts);
+  await app.register(barRoutes, opts);
+  await app.register(ingestRoutes, opts);
+  await app.register(seedRoutes, opts);
+  await app.register(metaRoutes, opts);
+  return app;
+}
