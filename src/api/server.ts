@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -32,8 +33,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Typed with pino's Logger the instance is not assignable to the plain FastifyInstance callers expect.
   const app = Fastify({
     loggerInstance: deps.logger,
-    // Lets a proxy's request id reach our log lines; it is echoed back below.
-    requestIdHeader: 'x-request-id',
+    // A proxy's request id reaches our log lines (echoed back below) only when it is short and plain:
+    // it is untrusted input that ends up in logs.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    },
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler(errorHandler);
