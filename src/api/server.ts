@@ -36,6 +36,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // A proxy's request id reaches our log lines (echoed back below) only when it is short and plain:
     // it is untrusted input that ends up in logs.
     requestIdHeader: false,
+    // Per-request lines drown the log at dashboard polling rates; they appear at debug level and below.
+    disableRequestLogging: !['debug', 'trace'].includes(deps.config.logLevel),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
