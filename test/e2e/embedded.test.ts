@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { INTERVALS, INTERVAL_MICROS } from '../../src/core/bar.ts';
+import { INTERVAL_MICROS, type INTERVALS } from '../../src/core/bar.ts';
 import { formatIsoMicros, parseIsoMicros } from '../../src/core/time.ts';
 import { filesUnder, getJson, post, readJsonl, start, tempDir, testConfig } from './helpers.ts';
 
