@@ -126,7 +126,7 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   topic: { env: 'TICKLINE_TOPIC', default: 'tickline.ticks', parse: str(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" or "-"'), doc: 'Bus topic (stream) carrying ticks' },
   batchMax: { env: 'TICKLINE_BATCH_MAX', default: 8192, parse: int(1, 1_000_000), doc: 'Largest micro-batch, in ticks' },
   batchLingerMs: { env: 'TICKLINE_BATCH_LINGER_MS', default: 2, parse: num(0, 10_000), doc: 'Longest a tick waits for its micro-batch to fill, in ms' },
-  busCapacity: { env: 'TICKLINE_BUS_CAPACITY', default: 262_144, parse: int(1, 100_000_000), doc: 'memory:// bus capacity in ticks; publishers wait when it is full' },
+  busCapacity: { env: 'TICKLINE_BUS_CAPACITY', default: 65_536, parse: int(1, 100_000_000), doc: 'memory:// bus capacity in ticks; publishers wait when it is full' },
   maxFutureSkewMs: { env: 'TICKLINE_MAX_FUTURE_SKEW_MS', default: 5_000, parse: int(0, 86_400_000), doc: 'How far in the future an event time may be before the tick is quarantined' },
   logLevel: { env: 'TICKLINE_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), doc: 'Log level' },
   apiUrl: { env: 'TICKLINE_API_URL', default: 'http://localhost:8000', parse: str(/^https?:\/\/.+/, 'an http(s) URL'), doc: 'API the CLI read commands talk to' },

@@ -1,3 +1,4 @@
+import type { Bar } from '../core/bar.ts';
 import type { Logger } from '../core/log.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Tick } from '../core/tick.ts';
@@ -7,6 +8,21 @@ import type { Store } from '../ports/store.ts';
 import type { ZoneAnnotation, Zones } from '../ports/zones.ts';
 import { aggregateBatch } from './bars.ts';
 import { checkBatch, type CheckOptions } from './checks.ts';
+import { GroupWriter } from './group-writer.ts';
+
+interface ZonePart {
+  ticks: readonly Tick[];
+  notes?: readonly ZoneAnnotation[];
+}
+
+interface StorePart {
+  ticks: readonly Tick[];
+  bars: readonly Bar[];
+}
+
+function concat<T>(arrays: ReadonlyArray<readonly T[]>): T[] {
+  return arrays.length === 1 ? (arrays[0] as T[]) : arrays.flat() as T[];
+}
 
 export interface ProcessorDeps {
   store: Store;
@@ -30,16 +46,35 @@ export interface ProcessorDeps {
  * 2. then, concurrently: all ticks to the raw zone, failing ticks (with their reason) to the quarantine
  *    zone, passing ticks and their partial bars to the store in one atomic write.
  * The returned promise resolves only when every durable sink has the batch, which is when the bus may
- * acknowledge it. A failing sink is retried with backoff, alone, so the others are not written twice.
+ * acknowledge it. Each sink group-commits (see GroupWriter): batches that arrive while it is writing are
+ * written together next. A failing sink is retried with backoff, alone, so the others are not written twice.
  */
 export class Processor {
   readonly #d: ProcessorDeps;
   readonly #dataset: string;
   #stopping = false;
+  readonly #raw: GroupWriter<ZonePart>;
+  readonly #quarantine: GroupWriter<ZonePart>;
+  readonly #store: GroupWriter<StorePart>;
 
   constructor(deps: ProcessorDeps) {
     this.#d = deps;
     this.#dataset = deps.dataset ?? 'ticks';
+    const zoneWriter = (zone: 'raw' | 'quarantine') =>
+      new GroupWriter<ZonePart>(
+        (parts) => {
+          const ticks = concat(parts.map((p) => p.ticks));
+          const notes = zone === 'quarantine' ? concat(parts.map((p) => p.notes ?? [])) : undefined;
+          return deps.zones.append(zone, this.#dataset, ticks, notes);
+        },
+        (attempt) => this.#retrying('zones', attempt),
+      );
+    this.#raw = zoneWriter('raw');
+    this.#quarantine = zoneWriter('quarantine');
+    this.#store = new GroupWriter<StorePart>(
+      (parts) => deps.store.write({ ticks: concat(parts.map((p) => p.ticks)), bars: concat(parts.map((p) => p.bars)) }),
+      (attempt) => this.#retrying('store', attempt),
+    );
   }
 
   /** Stops retrying failed sinks (their batches stay unacknowledged, to be redelivered). */
@@ -70,16 +105,16 @@ export class Processor {
       for (const [reason, n] of byReason) d.metrics.quarantined.inc({ reason }, n);
     }
 
-    const writes: Array<Promise<void>> = [this.#sink('zones', () => d.zones.append('raw', this.#dataset, ticks))];
+    const writes: Array<Promise<void>> = [this.#raw.add({ ticks })];
     if (bad.length > 0) {
       const notes: ZoneAnnotation[] = failures.map((f) => ({ reason: f.check, detail: f.detail }));
-      writes.push(this.#sink('zones', () => d.zones.append('quarantine', this.#dataset, bad, notes)));
+      writes.push(this.#quarantine.add({ ticks: bad, notes }));
     }
-    if (good.length > 0) writes.push(this.#sink('store', () => d.store.write({ ticks: good, bars })));
+    if (good.length > 0) writes.push(this.#store.add({ ticks: good, bars }));
     await Promise.all(writes);
   };
 
-  async #sink(name: string, write: () => Promise<void>): Promise<void> {
+  async #retrying(name: string, write: () => Promise<void>): Promise<void> {
     const d = this.#d;
     let delay = d.retryMs ?? 100;
     for (let attempt = 1; ; attempt++) {

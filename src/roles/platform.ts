@@ -115,7 +115,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         checks: { maxFutureSkewUs: config.maxFutureSkewMs * 1000 },
         onVisible: opts.onVisible,
       });
-      subscription = await bus!.subscribe(config.topic, processor.handle, { group: 'tickline-process', maxInFlight: 4 });
+      // Many batches in flight: the cache update of a new batch must not wait behind a store commit or a
+      // checkpoint of an earlier one. Memory stays bounded by the bus capacity (in ticks), not by this.
+      subscription = await bus!.subscribe(config.topic, processor.handle, { group: 'tickline-process', maxInFlight: 1024 });
     }
 
     const ingest = bus

@@ -76,7 +76,9 @@ export class SimSource implements Source {
   #emitted = 0;
   #running = false;
   #lastError: string | undefined;
-  #rateWindow: Array<{ at: number; n: number }> = [];
+  /** Ticks emitted per wall-clock second, for the last few seconds (a ring keyed by second). */
+  readonly #perSecond = new Float64Array(8);
+  readonly #secondOf = new Float64Array(8);
   #lastTs: Micros = 0;
 
   constructor(opts: SimOptions) {
@@ -173,17 +175,21 @@ export class SimSource implements Source {
   }
 
   #noteRate(n: number): void {
-    const at = Date.now();
-    this.#rateWindow.push({ at, n });
-    while (this.#rateWindow.length > 0 && this.#rateWindow[0]!.at < at - 5_000) this.#rateWindow.shift();
+    const sec = Math.floor(Date.now() / 1000);
+    const slot = sec & 7;
+    if (this.#secondOf[slot] !== sec) {
+      this.#secondOf[slot] = sec;
+      this.#perSecond[slot] = 0;
+    }
+    this.#perSecond[slot]! += n;
   }
 
   stats(): SourceStats {
-    const at = Date.now();
-    const w = this.#rateWindow.filter((e) => e.at >= at - 5_000);
-    const span = w.length > 1 ? Math.max(1, at - w[0]!.at) / 1000 : 5;
-    const n = w.reduce((a, e) => a + e.n, 0);
-    const stats: SourceStats = { name: this.name, emitted: this.#emitted, rate: Math.round(n / span), running: this.#running };
+    // The rate over the last five complete seconds.
+    const now = Math.floor(Date.now() / 1000);
+    let n = 0;
+    for (let s = now - 5; s < now; s++) if (this.#secondOf[s & 7] === s) n += this.#perSecond[s & 7]!;
+    const stats: SourceStats = { name: this.name, emitted: this.#emitted, rate: Math.round(n / 5), running: this.#running };
     if (this.#lastError !== undefined) stats.lastError = this.#lastError;
     return stats;
   }

@@ -75,7 +75,9 @@ async function open(): Promise<void> {
   try {
     // Checkpoints have a high fixed cost; the default 16MB WAL makes them several times a second at
     // full rate. Larger stays cheap to replay on restart. A URL parameter overrides it.
-    instance = await DuckDBInstance.create(path, { checkpoint_threshold: '64MB', ...options });
+    // DuckDB's default memory limit is 80% of RAM: an embedded store shares the machine, so it gets a modest
+    // budget (DuckDB spills to disk beyond it). The URL overrides both.
+    instance = await DuckDBInstance.create(path, { checkpoint_threshold: '64MB', memory_limit: '128MB', ...options });
   } catch (e) {
     throw new TicklineError('TL_ERR_STORE', `cannot open ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }

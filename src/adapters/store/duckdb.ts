@@ -19,7 +19,7 @@ import type { HistoryRequest, HistoryResult, Request, Response, WorkerInit, Work
  * turns batches into transferable columns and queries into messages, so a write costs the calling
  * thread one pass over the ticks. URL query parameters are passed to DuckDB as configuration options,
  * e.g. `duckdb://./data/t.duckdb?threads=1&memory_limit=1GB&checkpoint_threshold=256MB`
- * (checkpoint_threshold defaults to 64MB here rather than DuckDB's 16MB).
+ * (checkpoint_threshold defaults to 64MB here rather than DuckDB's 16MB, memory_limit to 128MB rather than 80% of RAM).
  *
  * Semantics beyond the Store port: `bars()` returns bars in ascending `start` order, and when more than
  * `limit` match, the newest `limit` of them (what a chart wants). History pages are ordered by
