@@ -18,18 +18,8 @@ import {
 } from '../schemas.ts';
 
 export function latestJson(t: Tick, now: Micros): Static<typeof LatestPrice> {
-  return {
-    symbol: t.symbol,
-    price: t.price,
-    size: t.size,
-    bid: t.bid,
-    ask: t.ask,
-    currency: t.currency,
-    provider: t.provider,
-    ts: formatIsoMicros(t.ts),
-    received_at: formatIsoMicros(t.recvTs),
-    age_ms: Math.round(now - t.ts) / 1000,
-  };
+  const { seq: _seq, ...fields } = tickToJson(t);
+  return { ...fields, age_ms: Math.round(now - t.ts) / 1000 };
 }
 
 const SymbolsBody = Type.Object({
