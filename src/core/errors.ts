@@ -17,6 +17,7 @@ export const ERRORS = {
   TL_ERR_STORE: { status: 500, text: 'The store failed' },
   TL_ERR_ZONE: { status: 500, text: 'A zone write failed' },
   TL_ERR_API_CLIENT: { status: 502, text: 'The Tickline API could not be reached or answered with an error' },
+  TL_ERR_BAD_MESSAGE: { status: 400, text: 'A bus message could not be decoded' },
   TL_ERR_INTERNAL: { status: 500, text: 'Internal error' },
 } as const;
 

@@ -8,6 +8,11 @@ export interface BusFixture {
   bus: Bus;
   /** A topic no other test uses. */
   topic: string;
+  /**
+   * Another client of the same broker, as a second process would have. Adapters whose consumer groups
+   * share a topic between consumers provide it; the in-memory bus does not.
+   */
+  peer?: () => Promise<Bus>;
   cleanup(): Promise<void>;
 }
 
@@ -30,7 +35,7 @@ function seqTicks(n: number, symbols: string[]): Tick[] {
 }
 
 /** The Bus guarantees of src/ports/bus.ts, run unchanged against every adapter. */
-export function busConformance(name: string, make: () => Promise<BusFixture>): void {
+export function busConformance(name: string, make: () => Promise<BusFixture>, caps: { sharedGroups: boolean }): void {
   describe(`bus conformance: ${name}`, () => {
     test('delivers every tick, field for field, in per-symbol order', async () => {
       const f = await make();
@@ -75,6 +80,62 @@ export function busConformance(name: string, make: () => Promise<BusFixture>): v
         await sub.stop();
         assert.equal(failures, 2);
         assert.deepEqual([...new Set(seen)].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      } finally {
+        await f.cleanup();
+      }
+    });
+
+    test('a batch a stopped consumer never acknowledged goes to the next consumer of the group', async () => {
+      const f = await make();
+      try {
+        let attempts = 0;
+        const first = await f.bus.subscribe(f.topic, async () => {
+          attempts++;
+          throw new Error('this consumer is broken');
+        }, { group: 'g4' });
+        await f.bus.publish(f.topic, seqTicks(10, ['AAPL']));
+        await until(() => attempts > 0);
+        await first.stop();
+        const next = f.peer ? await f.peer() : f.bus;
+        const seen = new Set<number>();
+        const second = await next.subscribe(f.topic, async (b) => void b.forEach((t) => seen.add(t.seq!)), { group: 'g4' });
+        await until(() => seen.size >= 10);
+        await second.stop();
+        if (next !== f.bus) await next.close();
+        assert.equal(seen.size, 10);
+      } finally {
+        await f.cleanup();
+      }
+    });
+
+    // The in-memory bus runs one consumer per topic by design (see MemoryBus).
+    if (caps.sharedGroups) test('consumers of one group share the topic: no tick lost, each consumer gets a share', async () => {
+      const f = await make();
+      try {
+        assert.ok(f.peer, 'an adapter with shared groups provides peer()');
+        const other = await f.peer();
+        const a: Tick[] = [];
+        const b: Tick[] = [];
+        const symbols = Array.from({ length: 24 }, (_, i) => `SYM${i}`);
+        const subA = await f.bus.subscribe(f.topic, async (x) => void a.push(...x), { group: 'shared' });
+        const subB = await other.subscribe(f.topic, async (x) => void b.push(...x), { group: 'shared' });
+        await new Promise((r) => setTimeout(r, 1_000)); // let the group settle
+        const sent = seqTicks(2_400, symbols);
+        for (let i = 0; i < sent.length; i += 200) await f.bus.publish(f.topic, sent.slice(i, i + 200));
+        const key = (x: Tick) => `${x.symbol}/${x.seq}`;
+        await until(() => new Set([...a, ...b].map(key)).size >= sent.length, 30_000);
+        await subA.stop();
+        await subB.stop();
+        await other.close();
+        assert.equal(new Set([...a, ...b].map(key)).size, sent.length);
+        assert.ok(a.length > 0 && b.length > 0, `both consumers work (a=${a.length}, b=${b.length})`);
+        // Per-symbol order holds within each consumer.
+        for (const got of [a, b]) {
+          for (const s of symbols) {
+            const seqs = got.filter((x) => x.symbol === s).map((x) => x.seq!);
+            for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]! || seqs.slice(0, i).includes(seqs[i]!), `order of ${s}`);
+          }
+        }
       } finally {
         await f.cleanup();
       }

@@ -5,4 +5,4 @@ let n = 0;
 busConformance('memory', async () => {
   const bus = new MemoryBus({ capacity: 4096, batchMax: 512, retryMs: 5 });
   return { bus, topic: `t${++n}`, cleanup: () => bus.close() };
-});
+}, { sharedGroups: false });

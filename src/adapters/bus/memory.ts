@@ -16,6 +16,8 @@ export interface MemoryBusOptions {
 interface InFlight {
   ticks: Tick[];
   done: boolean;
+  /** The handler is running for it now (false while a failed batch waits for its retry). */
+  running: boolean;
 }
 
 interface Waiter {
@@ -113,8 +115,17 @@ export class MemoryBus implements Bus {
     return {
       stop: async () => {
         c.stopped = true;
-        while (c.inflight.length > 0) await new Promise<void>((r) => t.drainWaiters.push(r));
+        // Wait for running handlers; a batch waiting to be retried is not waited for.
+        while (c.inflight.some((e) => e.running)) await new Promise<void>((r) => t.drainWaiters.push(r));
+        // What was not acknowledged goes back to the head of the queue, in order, for the next consumer
+        // (batches that finished behind an unfinished one are delivered again: at least once).
+        const back = c.inflight.splice(0).map((e) => e.ticks);
+        for (let i = back.length - 1; i >= 0; i--) {
+          t.queue.unshift(back[i]!);
+          t.queuedTicks += back[i]!.length;
+        }
         if (t.consumer === c) t.consumer = undefined;
+        for (const w of t.drainWaiters.splice(0)) w();
       },
     };
   }
@@ -135,22 +146,31 @@ export class MemoryBus implements Bus {
         if (parts.length > 1) ticks = parts.flat();
       }
       t.queuedTicks -= ticks.length;
-      const entry: InFlight = { ticks, done: false };
+      const entry: InFlight = { ticks, done: false, running: true };
       c.inflight.push(entry);
       void this.#deliver(c, entry, 1);
     }
   }
 
   async #deliver(c: Consumer, entry: InFlight, attempt: number): Promise<void> {
+    if (c.stopped) {
+      entry.running = false;
+      for (const w of c.topic.drainWaiters.splice(0)) w();
+      return;
+    }
+    entry.running = true;
     try {
       await c.handler(entry.ticks);
     } catch (err) {
       this.#opts.onHandlerError?.(err, attempt);
+      entry.running = false;
+      for (const w of c.topic.drainWaiters.splice(0)) w();
       // At-least-once: keep the batch in its place and try again; later batches cannot be acknowledged
       // past it because acknowledgement is in order.
       setTimeout(() => void this.#deliver(c, entry, attempt + 1), Math.min(this.#opts.retryMs * attempt, 5_000)).unref();
       return;
     }
+    entry.running = false;
     entry.done = true;
     this.#ack(c);
   }
