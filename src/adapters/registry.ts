@@ -1,5 +1,6 @@
 import { TicklineError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import type { Metrics } from '../core/metrics.ts';
 
 /** What every adapter factory receives besides its URL. */
 export interface AdapterContext {
@@ -9,6 +10,8 @@ export interface AdapterContext {
   /** Sizing hints from the configuration, used when the URL does not say. */
   busCapacity?: number;
   batchMax?: number;
+  /** The process's metrics, for adapters that count their own events (reconnects, bad messages). */
+  metrics?: Metrics;
 }
 
 export type AdapterFactory<T> = (url: URL, ctx: AdapterContext) => Promise<T> | T;

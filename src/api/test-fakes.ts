@@ -32,6 +32,7 @@ export function tick(over: Partial<Tick> & { symbol: string }): Tick {
 
 export class FakeStore implements Store {
   readonly kind = 'fake';
+  readonly idempotent = false;
   ticks: Tick[] = [];
   barList: Bar[] = [];
   healthState: Health = { ok: true, detail: 'fake' };
@@ -98,6 +99,10 @@ export class FakeStore implements Store {
 export class FakeCache implements Cache {
   readonly kind = 'fake';
   readonly map = new Map<string, Tick>();
+
+  async watch(): Promise<() => Promise<void>> {
+    return async () => {};
+  }
   healthState: Health = { ok: true };
 
   async put(ticks: readonly Tick[]): Promise<void> {

@@ -15,6 +15,8 @@ export class Metrics {
   readonly busLag: Gauge<'topic'>;
   readonly latestAge: Histogram;
   readonly ingestRequests: Counter<'route' | 'status'>;
+  readonly busBadMessages: Counter<'topic'>;
+  readonly reconnects: Counter<'dependency'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -38,6 +40,8 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers: [r],
     });
+    this.busBadMessages = new Counter({ name: 'tickline_bus_bad_messages_total', help: 'Bus messages that failed to decode (logged with their position and skipped)', labelNames: ['topic'], registers: [r] });
+    this.reconnects = new Counter({ name: 'tickline_reconnects_total', help: 'Reconnections to a dependency after it failed', labelNames: ['dependency'], registers: [r] });
     this.ingestRequests = new Counter({ name: 'tickline_ingest_requests_total', help: 'Ingest API requests by route and status', labelNames: ['route', 'status'], registers: [r] });
   }
 }

@@ -14,6 +14,12 @@ export interface Cache {
   get(symbol: string): Promise<Tick | undefined>;
   /** Every symbol's latest tick. */
   all(): Promise<Tick[]>;
+  /**
+   * Calls `onUpdate` with the ticks that became the latest of their symbol, from any writer of the same
+   * cache (other processes too, for shared caches), so API replicas stay live without polling. Delivery is
+   * best effort: a missed update is repaired by the next one or by `get`. Returns a function that stops it.
+   */
+  watch(onUpdate: (ticks: Tick[]) => void): Promise<() => Promise<void>>;
   health(): Promise<Health>;
   close(): Promise<void>;
 }

@@ -45,12 +45,18 @@ export interface SymbolInfo {
  *   holds with `mergeBar` semantics (open/close by event time, high/low extremes, volume/trades summed),
  *   so late ticks update the bar they belong to, across restarts.
  * - Reads see every committed write.
+ * - Idempotent adapters (`idempotent: true`) store a tick once per identity — provider, symbol, event
+ *   time and sequence number — however often it is written, and only ticks actually inserted count in
+ *   the bars (such adapters may derive the bar updates from the inserted ticks instead of `bars`). That
+ *   is what makes at-least-once delivery from a network bus exactly-once in effect.
  *
  * Deliberately left out: updates and deletes of ticks (history is append-only), and cross-store
  * transactions.
  */
 export interface Store {
   readonly kind: string;
+  /** True when `write` ignores ticks already stored (see above). */
+  readonly idempotent: boolean;
   /** Creates or migrates the schema. Called once before anything else. */
   init(): Promise<void>;
   write(batch: { ticks: readonly Tick[]; bars: readonly Bar[] }): Promise<void>;

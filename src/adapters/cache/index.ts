@@ -3,4 +3,7 @@ import { Registry } from '../registry.ts';
 import { MemoryCache } from './memory.ts';
 
 /** Latest-price cache adapters by URL scheme. */
-export const cacheRegistry = new Registry<Cache>('cache').register('memory', () => new MemoryCache());
+export const cacheRegistry = new Registry<Cache>('cache')
+  .register('memory', () => new MemoryCache())
+  .register('redis', async (url, ctx) => (await import('./redis.ts')).createRedisCache(url, ctx))
+  .register('rediss', async (url, ctx) => (await import('./redis.ts')).createRedisCache(url, ctx));

@@ -7,6 +7,7 @@ import type { Health } from '../../ports/health.ts';
 export class MemoryCache implements Cache {
   readonly kind = 'memory';
   readonly #latest = new Map<string, Tick>();
+  readonly #watchers = new Set<(ticks: Tick[]) => void>();
   #closed = false;
 
   async put(ticks: readonly Tick[]): Promise<void> {
@@ -17,11 +18,21 @@ export class MemoryCache implements Cache {
   putSync(ticks: readonly Tick[]): void {
     if (this.#closed) throw new TicklineError('TL_ERR_CLOSED', 'memory cache is closed');
     const m = this.#latest;
+    const changed: Tick[] | null = this.#watchers.size > 0 ? [] : null;
     for (let i = 0; i < ticks.length; i++) {
       const t = ticks[i]!;
       const cur = m.get(t.symbol);
-      if (cur === undefined || t.ts >= cur.ts) m.set(t.symbol, t);
+      if (cur === undefined || t.ts >= cur.ts) {
+        m.set(t.symbol, t);
+        changed?.push(t);
+      }
     }
+    if (changed && changed.length > 0) for (const w of this.#watchers) w(changed);
+  }
+
+  async watch(onUpdate: (ticks: Tick[]) => void): Promise<() => Promise<void>> {
+    this.#watchers.add(onUpdate);
+    return async () => void this.#watchers.delete(onUpdate);
   }
 
   async get(symbol: string): Promise<Tick | undefined> {

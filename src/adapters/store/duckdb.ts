@@ -50,6 +50,8 @@ interface Pending {
 
 export class DuckDBStore implements Store {
   readonly kind = 'duckdb';
+  // Appends without an identity check: the embedded memory bus does not redeliver across restarts.
+  readonly idempotent = false;
   readonly path: string;
   readonly #options: Record<string, string>;
   readonly #logger: Logger | undefined;
