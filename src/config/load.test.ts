@@ -57,3 +57,13 @@ test('bad symbols and levels are refused; printing redacts URL passwords', () =>
   assert.doesNotMatch(printed, /hunter2/);
   assert.match(printed, /postgres:\/\/u:\*\*\*@db/);
 });
+
+test('secret keys can be read from *_FILE paths; others cannot', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tl-cfg-'));
+  const file = join(dir, 'store');
+  writeFileSync(file, 'postgres://app:pw@db:5432/t\n');
+  const c = loadConfig({ env: { TICKLINE_STORE_FILE: file } });
+  assert.equal(c.store, 'postgres://app:pw@db:5432/t');
+  assert.throws(() => loadConfig({ env: { TICKLINE_PORT_FILE: file } }), /only secret keys can be read from a file/);
+  assert.throws(() => loadConfig({ env: { TICKLINE_CACHE_FILE: join(dir, 'missing') } }), /TICKLINE_CACHE_FILE=.*cannot read the file \(ENOENT\)/);
+});

@@ -51,6 +51,20 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('TICKLINE_') || value === undefined) continue;
     if (name === 'TICKLINE_CONFIG' || name.startsWith('TICKLINE_TEST_')) continue;
+    // Secrets may come from a file (Docker/Kubernetes secrets, Vault agent): TICKLINE_STORE_FILE=/run/secrets/x.
+    if (name.endsWith('_FILE') && BY_ENV.has(name.slice(0, -5))) {
+      const key = BY_ENV.get(name.slice(0, -5))!;
+      if (!SPEC[key].secret) {
+        problems.push(`${name}: only secret keys can be read from a file (${KEYS.filter((k) => SPEC[k].secret).map((k) => SPEC[k].env).join(', ')})`);
+        continue;
+      }
+      try {
+        raw[key] = { value: readFileSync(value, 'utf8').trim(), from: name };
+      } catch (cause) {
+        problems.push(`${name}=${show(value)}: cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      continue;
+    }
     const key = BY_ENV.get(name);
     if (!key) {
       problems.push(`unknown environment variable ${name}; known: ${[...BY_ENV.keys()].join(', ')}`);
