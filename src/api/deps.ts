@@ -16,6 +16,9 @@ export interface IngestResult {
   issues: Array<{ index: number; reason: string }>;
 }
 
+/** What the probes (`/health`, `/ready`, `/metrics`) need: every role's process serves them. */
+export type OpsDeps = Pick<ApiDeps, 'config' | 'logger' | 'metrics' | 'health'>;
+
 /** What the API role needs from the rest of the process. Built by `roles/`; tests build their own. */
 export interface ApiDeps {
   config: Config;

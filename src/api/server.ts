@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { ApiDeps } from './deps.ts';
+import type { ApiDeps, OpsDeps } from './deps.ts';
 import { jsonParser } from './body.ts';
 import type { RouteOptions } from './schemas.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
@@ -28,8 +28,8 @@ export const TAGS = [
   { name: 'meta', description: 'Sources and the API description' },
 ];
 
-/** Builds the API (routes, OpenAPI, Swagger UI, error handling) without listening. */
-export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+/** The Fastify instance every server of Tickline starts from: logging, request ids, errors, JSON parsing. */
+function baseApp(deps: OpsDeps): FastifyInstance {
   // Typed with pino's Logger the instance is not assignable to the plain FastifyInstance callers expect.
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -50,6 +50,22 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  return app;
+}
+
+/**
+ * The probes alone (`/health`, `/ready`, `/metrics`), for processes that do not run the api role:
+ * an ingest or process replica is still watched and scraped like any other.
+ */
+export async function buildOpsServer(deps: OpsDeps): Promise<FastifyInstance> {
+  const app = baseApp(deps);
+  await app.register(healthRoutes, { deps, version: VERSION });
+  return app;
+}
+
+/** Builds the API (routes, OpenAPI, Swagger UI, error handling) without listening. */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = baseApp(deps);
 
   await app.register(swagger, {
     openapi: {

@@ -98,6 +98,21 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
       else console.log(table(rows, ['env', 'value']));
     });
 
+  withConfigFlags(
+    program.command('migrate').description('create or upgrade the store schema (also done at start); safe to run from several processes at once'),
+  ).action(async (opts: CommonOpts & Record<string, unknown>) => {
+    const config = configFrom(opts);
+    const { storeRegistry } = await import('../adapters/store/index.ts');
+    const { redactUrl } = await import('../adapters/registry.ts');
+    const store = await storeRegistry.create(config.store, { dataDir: config.dataDir, logger: createLogger(config.logLevel) });
+    try {
+      await store.init();
+      console.log(`schema up to date: ${redactUrl(config.store)}`);
+    } finally {
+      await store.close();
+    }
+  });
+
   program
     .command('roles')
     .description('list the roles one process can run and the dependencies each opens')

@@ -8,12 +8,17 @@ export async function runServer(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const platform = await startPlatform({ config, logger });
   const roles = [...platform.roles].join(',');
+  const local = (platform.url ?? '').replace('127.0.0.1', 'localhost');
   if (!config.quiet) {
     const lines = [
       `Tickline is running (roles: ${roles})`,
-      platform.url ? `  API        ${platform.url.replace('127.0.0.1', 'localhost')}` : '',
-      platform.url ? `  Try        curl '${platform.url.replace('127.0.0.1', 'localhost')}/v1/prices/latest?symbol=${config.symbols[0]}'` : '',
-      platform.url ? `  API docs   ${platform.url.replace('127.0.0.1', 'localhost')}/docs` : '',
+      ...(platform.roles.has('api')
+        ? [
+            `  API        ${local}`,
+            `  Try        curl '${local}/v1/prices/latest?symbol=${config.symbols[0]}'`,
+            `  API docs   ${local}/docs`,
+          ]
+        : [`  Probes     ${local}/health  ${local}/ready  ${local}/metrics`]),
       `  Store      ${redactUrl(config.store)}`,
       `  Zones      ${config.zones}`,
       `  Feed       ${config.simRate > 0 && platform.roles.has('ingest') ? `simulated, ${config.symbols.length} symbols at ${Number.isFinite(config.simRate) ? `${config.simRate}/s each` : 'full speed'}` : 'none'}`,

@@ -5,7 +5,7 @@ import type { AdapterContext } from '../adapters/registry.ts';
 import { storeRegistry } from '../adapters/store/index.ts';
 import { zonesRegistry } from '../adapters/zones/index.ts';
 import type { ApiDeps, IngestResult } from '../api/deps.ts';
-import { buildApi } from '../api/server.ts';
+import { buildApi, buildOpsServer } from '../api/server.ts';
 import type { Config } from '../config/load.ts';
 import { TicklineError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -35,9 +35,10 @@ export interface PlatformOptions {
 
 export interface Platform {
   readonly roles: ReadonlySet<RoleName>;
-  /** The API's base URL when the `api` role runs. */
+  /** Base URL of this process's HTTP server: the whole API with the `api` role, else the probes only. */
   readonly url: string | null;
   readonly metrics: Metrics;
+  /** This process's HTTP server (see `url`). */
   readonly api: FastifyInstance | null;
   /** Publishes ticks as the ingest API does (present when a bus is open). */
   readonly ingest: ((ticks: Tick[]) => Promise<IngestResult>) | null;
@@ -187,6 +188,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       if (!store || !cache) throw new TicklineError('TL_ERR_CONFIG', 'the api role needs a store and a cache');
       const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()) };
       const app = await buildApi(deps);
+      api = app;
+      await app.listen({ port: config.port, host: config.host });
+    } else {
+      // Every process answers probes and is scraped, whatever its roles.
+      const app = await buildOpsServer({ config, logger, metrics, health });
       api = app;
       await app.listen({ port: config.port, host: config.host });
     }

@@ -31,7 +31,7 @@ describe('the tickline command', () => {
   test('--help answers for every command', () => {
     const top = cli(['--help']);
     assert.equal(top.status, 0);
-    for (const cmd of ['start', 'config', 'roles', 'latest', 'bars']) {
+    for (const cmd of ['start', 'config', 'migrate', 'roles', 'latest', 'bars']) {
       assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`));
       const r = cli([cmd, '--help']);
       assert.equal(r.status, 0, cmd);

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Health } from '../../ports/health.ts';
-import type { ApiDeps } from '../deps.ts';
-import { Dependencies, type RouteOptions } from '../schemas.ts';
+import type { OpsDeps } from '../deps.ts';
+import { Dependencies } from '../schemas.ts';
 
 /** A dependency that hangs must not hang the probes: k8s would kill a process that is merely degraded. */
 const HEALTH_TIMEOUT_MS = 2_000;
 
-async function checkDependencies(deps: ApiDeps): Promise<Record<string, Health>> {
+async function checkDependencies(deps: OpsDeps): Promise<Record<string, Health>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
@@ -54,7 +54,7 @@ const HealthBody = Type.Object(
 
 const ReadyBody = Type.Object({ ready: Type.Boolean(), dependencies: Dependencies });
 
-export async function healthRoutes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: { deps: OpsDeps; version: string }): Promise<void> {
   const { deps, version } = opts;
 
   app.get(
