@@ -67,3 +67,11 @@ test('secret keys can be read from *_FILE paths; others cannot', () => {
   assert.throws(() => loadConfig({ env: { TICKLINE_PORT_FILE: file } }), /only secret keys can be read from a file/);
   assert.throws(() => loadConfig({ env: { TICKLINE_CACHE_FILE: join(dir, 'missing') } }), /TICKLINE_CACHE_FILE=.*cannot read the file \(ENOENT\)/);
 });
+
+test('the README documents every setting', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { SPEC } = await import('./schema.ts');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const missing = Object.values(SPEC).map((s) => s.env).filter((env) => !readme.includes(`\`${env}\``));
+  assert.deepEqual(missing, []);
+});

@@ -16,6 +16,7 @@ export interface ConfigValues {
   simRate: number;
   simSeed: number;
   simBadFraction: number;
+  simLimit: number;
   topic: string;
   batchMax: number;
   batchLingerMs: number;
@@ -123,6 +124,7 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   simRate: { env: 'TICKLINE_SIM_RATE', default: 20, parse: simRate, doc: 'Simulated updates per second per symbol; "max" runs as fast as the pipeline takes; 0 turns the feed off' },
   simSeed: { env: 'TICKLINE_SIM_SEED', default: 42, parse: int(0, 2 ** 31 - 1), doc: 'Seed of the simulated feed (same seed, same prices)' },
   simBadFraction: { env: 'TICKLINE_SIM_BAD_FRACTION', default: 0, parse: num(0, 1), doc: 'Fraction of deliberately bad simulated ticks (negative price, crossed quote, bad symbol, future time)' },
+  simLimit: { env: 'TICKLINE_SIM_LIMIT', default: 0, parse: int(0, Number.MAX_SAFE_INTEGER), doc: 'Stop the simulated feed after this many ticks (0: never); for tests and load runs' },
   topic: { env: 'TICKLINE_TOPIC', default: 'tickline.ticks', parse: str(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" or "-"'), doc: 'Bus topic (stream) carrying ticks' },
   batchMax: { env: 'TICKLINE_BATCH_MAX', default: 8192, parse: int(1, 1_000_000), doc: 'Largest micro-batch, in ticks' },
   batchLingerMs: { env: 'TICKLINE_BATCH_LINGER_MS', default: 2, parse: num(0, 10_000), doc: 'Longest a tick waits for its micro-batch to fill, in ms' },

@@ -167,6 +167,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
             badFraction: config.simBadFraction,
             batchMax: config.batchMax,
             intervalMs: Math.max(1, config.batchLingerMs),
+            ...(config.simLimit > 0 ? { limit: config.simLimit } : {}),
           }),
         );
       }
