@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import pg from 'pg';
+import { serviceUrl } from '../support/services.ts';
+import { splitDeployment } from './deployments.ts';
+import { platformSuite } from './platform.suite.ts';
+
+/**
+ * The same end-to-end suite as the embedded one, with ingest, process and api as three processes over
+ * real engines: once over Kafka, once over NATS JetStream, both with Postgres and Redis.
+ */
+
+const PG = serviceUrl('POSTGRES');
+const REDIS = serviceUrl('REDIS');
+const schemas: string[] = [];
+
+function missing(...names: Array<'KAFKA' | 'NATS' | 'POSTGRES' | 'REDIS'>): string | false {
+  const unset = names.filter((n) => !serviceUrl(n)).map((n) => `TICKLINE_TEST_${n}`);
+  return unset.length > 0 ? `${unset.join(', ')} not set: start the services and export them to run this suite` : false;
+}
+
+function isolated(bus: string) {
+  const id = randomBytes(4).toString('hex');
+  const schema = `e2e_${id}`;
+  schemas.push(schema);
+  return splitDeployment({
+    bus,
+    store: `${PG}${PG!.includes('?') ? '&' : '?'}schema=${schema}`,
+    cache: `${REDIS}${REDIS!.includes('?') ? '&' : '?'}prefix=e2e_${id}:&channel=e2e_${id}`,
+    env: { TICKLINE_TOPIC: `e2e.${id}` },
+  });
+}
+
+after(async () => {
+  if (!PG || schemas.length === 0) return;
+  const c = new pg.Client({ connectionString: PG });
+  await c.connect();
+  for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await c.end();
+});
+
+platformSuite('split into ingest, process, api over Kafka + Postgres + Redis', async () => isolated(serviceUrl('KAFKA')!), {
+  skip: missing('KAFKA', 'POSTGRES', 'REDIS'),
+});
+
+platformSuite('split into ingest, process, api over NATS JetStream + Postgres + Redis', async () => isolated(serviceUrl('NATS')!), {
+  skip: missing('NATS', 'POSTGRES', 'REDIS'),
+});
