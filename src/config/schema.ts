@@ -105,15 +105,15 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   port: { env: 'TICKLINE_PORT', default: 8000, parse: int(0, 65535), doc: 'HTTP port of the API (0 picks a free one)' },
   host: { env: 'TICKLINE_HOST', default: '127.0.0.1', parse: str(/^[\w.:[\]-]+$/, 'a host name or IP address'), doc: 'Address the API listens on' },
   dataDir: { env: 'TICKLINE_DATA_DIR', default: './data', parse: str(/^.+$/, 'a directory path'), doc: 'Directory for the embedded store and local zones' },
-  bus: { env: 'TICKLINE_BUS', default: 'memory://', parse: url, doc: 'Bus between ingest and process: memory://' },
+  bus: { env: 'TICKLINE_BUS', default: 'memory://', parse: url, doc: 'Bus between ingest and process: memory://, kafka://host:9092, nats://host:4222' },
   store: {
     env: 'TICKLINE_STORE',
     default: (c: Partial<ConfigValues>) => `duckdb://${c.dataDir ?? './data'}/tickline.duckdb`,
     parse: url,
-    doc: 'History store: duckdb://<file>',
+    doc: 'History store: duckdb://<file> or postgres://user@host:5432/db',
     secret: true,
   },
-  cache: { env: 'TICKLINE_CACHE', default: 'memory://', parse: url, doc: 'Latest-price cache: memory://', secret: true },
+  cache: { env: 'TICKLINE_CACHE', default: 'memory://', parse: url, doc: 'Latest-price cache: memory:// or redis://host:6379?ttl=300', secret: true },
   zones: {
     env: 'TICKLINE_ZONES',
     default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/zones`,

@@ -89,6 +89,11 @@ export function backoffMs(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt - 1, 20), 5_000) + Math.floor(Math.random() * 100);
 }
 
+/** How often idle connections are pinged: twice the command timeout, within 1-10 s. */
+export function heartbeatMs(timeoutMs: number): number {
+  return Math.min(10_000, Math.max(1_000, 2 * timeoutMs));
+}
+
 /**
  * The ioredis options for the command connection. During an outage commands wait in the offline queue
  * (so a put issued while a dropped connection is being re-established still lands), but never longer
@@ -98,7 +103,7 @@ export function backoffMs(attempt: number): number {
  * idempotent and monotonic (see redis-scripts.ts), so a timed-out put that ioredis still sends later
  * can never regress a newer quote.
  */
-export function ioredisOptions(c: RedisCacheConfig, retryStrategy: (attempt: number) => number): RedisOptions {
+export function ioredisOptions(c: RedisCacheConfig, retryStrategy: (attempt: number) => number | null): RedisOptions {
   return {
     host: c.host,
     port: c.port,

@@ -7,8 +7,10 @@
  * A symbol is written when its stored quote is missing, unreadable, or has an event time older than or
  * equal to the new one. The event time is read from the stored quote's own `ts` (fixed-width
  * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, compared as two exact numbers), so the JSON seed clients read stays the
- * single source of truth and there is no side key to drift from it. A stored value that is not such a
- * quote (another writer's format, a different key type) is replaced rather than blocking updates forever.
+ * single source of truth and there is no side key to drift from it. `ts` is found with a pattern, not
+ * cjson.decode, which took three quarters of the script's time: in JSON.stringify output a `"ts":` that is
+ * not the key cannot occur, since quotes inside string values are escaped. A stored value that is not
+ * such a quote (another writer's format, a different key type) is replaced rather than blocking updates.
  * Publishes one message, a JSON array of the quotes that changed; returns how many changed.
  */
 export const PUT_LUA = `
@@ -31,11 +33,8 @@ for i = 1, n do
   local write = true
   local cur = redis.pcall('GET', KEYS[2 * i + 1])
   if type(cur) == 'string' then
-    local ok, obj = pcall(cjson.decode, cur)
-    if ok and type(obj) == 'table' then
-      local chi, clo = order(obj.ts)
-      if chi and (nhi < chi or (nhi == chi and nlo < clo)) then write = false end
-    end
+    local chi, clo = order(string.match(cur, '"ts"%s*:%s*"([^"]*)"'))
+    if chi and (nhi < chi or (nhi == chi and nlo < clo)) then write = false end
   end
   if write then
     if ttl > 0 then

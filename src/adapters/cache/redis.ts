@@ -8,7 +8,7 @@ import type { Cache } from '../../ports/cache.ts';
 import type { Health } from '../../ports/health.ts';
 import type { AdapterContext } from '../registry.ts';
 import { decodeMessage, decodeQuoteText, encodeQuote, newestPerSymbol, unstorable } from './redis-codec.ts';
-import { backoffMs, ioredisOptions, parseRedisCacheUrl, type RedisCacheConfig } from './redis-options.ts';
+import { backoffMs, heartbeatMs, ioredisOptions, parseRedisCacheUrl, type RedisCacheConfig } from './redis-options.ts';
 import { PRUNE_LUA, PUT_LUA } from './redis-scripts.ts';
 
 /**
@@ -21,10 +21,11 @@ import { PRUNE_LUA, PUT_LUA } from './redis-scripts.ts';
  * (`tickToJson`, ISO µs timestamps), and the set `tickline:symbols` lists the symbols so `all()` never
  * scans. With `ttl`, every key expires that many seconds after its last write.
  *
- * A put is one EVALSHA whatever the batch size: the batch is first reduced to its newest tick per symbol,
- * then a script compares event times and writes, expires, indexes and publishes in one atomic step (see
- * redis-scripts.ts). Watchers share one subscriber connection on `channel`; each message is the JSON
- * array of quotes one put changed. During an outage calls fail with TL_ERR_UNAVAILABLE after at most
+ * A put is one EVALSHA whatever the number of ticks: the batch is first reduced to its newest tick per
+ * symbol, then a script compares event times and writes, expires, indexes and publishes in one atomic
+ * step (see redis-scripts.ts); only batches of more than SCRIPT_SYMBOLS distinct symbols take several.
+ * Watchers share one subscriber connection on `channel`; each message is the JSON array of the quotes
+ * one script call changed. During an outage calls fail with TL_ERR_UNAVAILABLE after at most
  * `timeout` ms; both connections reconnect with backoff and the subscriber resubscribes by itself.
  */
 export async function createRedisCache(url: URL, ctx: AdapterContext): Promise<Cache> {
@@ -38,7 +39,17 @@ export async function createRedisCache(url: URL, ctx: AdapterContext): Promise<C
   return cache;
 }
 
-type ScriptCommand = (numKeys: number, ...args: Array<string | number>) => Promise<unknown>;
+/**
+ * Most symbols one script call writes (~15 ms of Redis time). Redis runs a script alone, so a
+ * market-wide snapshot in one call would stall every other client and could outlast the command timeout
+ * (then the pipeline's retry would fail the same way forever); larger batches become several calls, one
+ * round trip each. Each symbol is still compared and set atomically, but such a batch is no longer
+ * applied all-or-nothing and its watchers get one message per call.
+ */
+const SCRIPT_SYMBOLS = 1_000;
+
+// Arrays, not spread arguments: ioredis flattens them, and spreading 100k values would overflow the stack.
+type ScriptCommand = (numKeys: number, keys: string[], argv: Array<string | number>) => Promise<unknown>;
 
 interface Watcher {
   onUpdate(ticks: Tick[]): void;
@@ -56,6 +67,7 @@ export class RedisCache implements Cache {
   #closed = false;
   #closing: Promise<void> | null = null;
   #lastError: string | undefined;
+  readonly #heartbeat: NodeJS.Timeout;
   readonly #setKey: string;
   readonly #quotePattern: string;
 
@@ -69,6 +81,11 @@ export class RedisCache implements Cache {
     this.#track(this.#client, 'command');
     this.#client.defineCommand('tlPut', { lua: PUT_LUA });
     this.#client.defineCommand('tlPrune', { lua: PRUNE_LUA });
+    // A connection whose peer vanished without a TCP close (partition, NAT timeout) only notices when a
+    // command goes unanswered; an idle subscriber never sends one, so it would wait for TCP keepalive
+    // (minutes) while missing every update. A PING arms socketTimeout, which tears it down and reconnects.
+    this.#heartbeat = setInterval(() => this.#ping(), heartbeatMs(config.timeoutMs));
+    this.#heartbeat.unref();
   }
 
   /** Resolves once the command connection is ready; TL_ERR_UNAVAILABLE after `connect_timeout`. */
@@ -92,16 +109,19 @@ export class RedisCache implements Cache {
     this.#assertOpen();
     if (ticks.length === 0) return;
     const latest = newestPerSymbol(ticks);
-    const keys: string[] = [this.#setKey];
-    const argv: Array<string | number> = [this.config.ttlSeconds, this.config.channel];
-    const p = this.config.prefix;
     for (const t of latest) {
       const problem = unstorable(t);
       if (problem !== undefined) throw new TicklineError('TL_ERR_BAD_TICK', `cache ${this.config.display}: ${problem}`);
-      keys.push(`${p}last_price:${t.symbol}`, `${p}last_quote:${t.symbol}`);
-      argv.push(t.symbol, formatIsoMicros(t.ts), String(t.price), encodeQuote(t));
     }
-    await this.#call(`put of ${latest.length} symbols`, () => this.#script('tlPut')(keys.length, ...keys, ...argv));
+    if (latest.length <= SCRIPT_SYMBOLS) {
+      await this.#call(`put of ${latest.length} symbol(s)`, () => this.#putScript(latest));
+      return;
+    }
+    // One after the other, so each call gets the whole command timeout rather than queueing behind the rest.
+    for (let i = 0; i < latest.length; i += SCRIPT_SYMBOLS) {
+      const chunk = latest.slice(i, i + SCRIPT_SYMBOLS);
+      await this.#call(`put of symbols ${i + 1}-${i + chunk.length} of ${latest.length}`, () => this.#putScript(chunk));
+    }
   }
 
   async get(symbol: string): Promise<Tick | undefined> {
@@ -115,7 +135,7 @@ export class RedisCache implements Cache {
     this.#assertOpen();
     // One command for the set and every quote: SORT … GET # GET last_quote:* pairs each member with its value.
     const rows = await this.#call('all', () => this.#client.call('SORT', this.#setKey, 'BY', 'nosort', 'GET', '#', 'GET', this.#quotePattern));
-    if (!Array.isArray(rows)) throw this.#unavailable('all: SORT answered with something other than a list');
+    if (!Array.isArray(rows)) throw this.#unavailable('all', 'SORT answered with something other than a list');
     const out: Tick[] = [];
     const expired: string[] = [];
     for (let i = 0; i + 1 < rows.length; i += 2) {
@@ -171,6 +191,7 @@ export class RedisCache implements Cache {
   async close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     this.#watchers.clear();
     const conns = this.#sub ? [this.#client, this.#sub] : [this.#client];
     this.#closing = Promise.all(conns.map((c) => this.#quit(c))).then(() => undefined);
@@ -184,6 +205,17 @@ export class RedisCache implements Cache {
   #script(name: 'tlPut' | 'tlPrune'): ScriptCommand {
     // defineCommand adds these at run time: EVALSHA, falling back to EVAL on NOSCRIPT (e.g. after SCRIPT FLUSH).
     return (this.#client as unknown as Record<string, ScriptCommand>)[name]!.bind(this.#client);
+  }
+
+  #putScript(latest: readonly Tick[]): Promise<unknown> {
+    const keys: string[] = [this.#setKey];
+    const argv: Array<string | number> = [this.config.ttlSeconds, this.config.channel];
+    const p = this.config.prefix;
+    for (const t of latest) {
+      keys.push(`${p}last_price:${t.symbol}`, `${p}last_quote:${t.symbol}`);
+      argv.push(t.symbol, formatIsoMicros(t.ts), String(t.price), encodeQuote(t));
+    }
+    return this.#script('tlPut')(keys.length, keys, argv);
   }
 
   /** Runs one Redis call, turning every failure into a TicklineError that names the URL and the call. */
@@ -212,9 +244,15 @@ export class RedisCache implements Cache {
 
   #prune(symbols: string[]): void {
     const keys = [this.#setKey, ...symbols.map((s) => `${this.config.prefix}last_quote:${s}`)];
-    this.#script('tlPrune')(keys.length, ...keys, ...symbols).catch((err: unknown) => {
+    this.#script('tlPrune')(keys.length, keys, symbols).catch((err: unknown) => {
       this.#logger.debug({ err }, 'pruning expired symbols failed; the next all() retries');
     });
+  }
+
+  #ping(): void {
+    for (const conn of [this.#client, this.#sub]) {
+      if (conn?.status === 'ready') conn.ping().catch(() => undefined);
+    }
   }
 
   #subscriber(): Redis {
