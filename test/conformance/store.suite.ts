@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mergeBar, type Bar, type Interval } from '../../src/core/bar.ts';
+import { INTERVALS, mergeBar, type Bar, type Interval } from '../../src/core/bar.ts';
 import { isTicklineError } from '../../src/core/errors.ts';
 import type { Tick } from '../../src/core/tick.ts';
 import type { HistoryQuery, Store } from '../../src/ports/store.ts';
+import { aggregateBatch } from '../../src/pipeline/bars.ts';
 import { FIXTURE_BASE_US, tick } from '../fixtures/ticks.ts';
 
 export interface StoreFixture {
@@ -299,6 +300,55 @@ export function storeConformance(name: string, make: MakeStore): void {
       } finally {
         await b?.store.close();
         await a.cleanup();
+      }
+    });
+
+    test('idempotent stores keep each tick once, and count it once in the bars, however often it is written', async (t) => {
+      const fx = await make();
+      try {
+        if (fx.store.idempotent !== true) {
+          t.skip(`${name} is not idempotent`);
+          return;
+        }
+        const store = fx.store;
+        await store.init();
+        // Two symbols, ticks 1.5 s apart so they span 1s/1m buckets; integer sizes keep volumes exact.
+        const all = Array.from({ length: 120 }, (_, i) =>
+          tick({ symbol: i % 3 === 0 ? 'MSFT' : 'AAPL', at: i * 1_500_000, price: 100 + (i % 17), size: 1 + (i % 5), seq: i % 4 === 0 ? null : i }),
+        );
+        // The pipeline's shape: each batch carries the partial bars of its own ticks.
+        const batch = (ticks: Tick[]) => ({ ticks, bars: aggregateBatch(ticks).bars });
+        const expectAll = async (ticks: Tick[], what: string) => {
+          for (const symbol of ['AAPL', 'MSFT']) {
+            const mine = ticks.filter((x) => x.symbol === symbol);
+            const { ticks: stored } = await allPages(store, { symbol, limit: 50 });
+            assert.deepEqual([...stored].sort(bySeq), [...mine].sort(bySeq), `${what}: ${symbol} ticks stored once`);
+            const want = aggregateBatch(mine).bars;
+            for (const interval of INTERVALS) {
+              const got = await store.bars({ symbol, interval, limit: 1000 });
+              assert.deepEqual(got, want.filter((b) => b.interval === interval).sort((a, b) => a.start - b.start), `${what}: ${symbol} ${interval} bars`);
+            }
+          }
+          const counts = Object.fromEntries((await store.symbols()).map((x) => [x.symbol, x.ticks]));
+          assert.deepEqual(counts, { AAPL: ticks.filter((x) => x.symbol === 'AAPL').length, MSFT: ticks.filter((x) => x.symbol === 'MSFT').length }, `${what}: symbols() counts`);
+        };
+
+        const first = all.slice(0, 40);
+        await store.write(batch(first));
+        await store.write(batch(first));
+        await expectAll(first, 'the same batch twice');
+
+        // Redelivery that overlaps what is stored, including a tick twice within one batch.
+        await store.write(batch([...all.slice(30, 60), all[45]!]));
+        await expectAll(all.slice(0, 60), 'an overlapping batch');
+
+        // Two overlapping batches at once (as from two replicas), in opposite orders, several times.
+        const a = all.slice(50, 100);
+        const b = all.slice(70, 120).reverse();
+        await Promise.all([store.write(batch(a)), store.write(batch(b)), store.write(batch(a))]);
+        await expectAll(all, 'concurrent overlapping batches');
+      } finally {
+        await fx.cleanup();
       }
     });
 
