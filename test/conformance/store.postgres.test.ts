@@ -25,5 +25,5 @@ describe('postgres store', { skip: skipUnless('POSTGRES') }, () => {
         await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       },
     };
-  });
+  }, { idempotent: true });
 });

@@ -16,4 +16,4 @@ storeConformance('duckdb://', async (location) => {
       await rm(dirname(file), { recursive: true, force: true });
     },
   };
-});
+}, { idempotent: false });
