@@ -46,3 +46,18 @@ test('a failing group is retried whole; a group that finally fails rejects each 
   await assert.rejects(() => failing.add('x'), /down/);
   await assert.rejects(() => failing.add('y'), /down/, 'the writer stays usable for later groups');
 });
+
+test('with concurrency 2, two groups are in flight at once and the rest wait', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const writes: number[][] = [];
+  const w = new GroupWriter<number>(async (parts) => {
+    writes.push(parts);
+    peak = Math.max(peak, ++inFlight);
+    await new Promise((r) => setTimeout(r, 10));
+    inFlight--;
+  }, once, { concurrency: 2 });
+  await Promise.all([1, 2, 3, 4, 5].map((n) => w.add(n)));
+  assert.equal(peak, 2);
+  assert.deepEqual(writes, [[1], [2], [3, 4, 5]]);
+});

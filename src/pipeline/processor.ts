@@ -74,6 +74,9 @@ export class Processor {
     this.#store = new GroupWriter<StorePart>(
       (parts) => deps.store.write({ ticks: concat(parts.map((p) => p.ticks)), bars: concat(parts.map((p) => p.bars)) }),
       (attempt) => this.#retrying('store', attempt),
+      // Two transactions in flight keep a network store busy while the next group is encoded; the
+      // embedded store serialises them in its worker anyway.
+      { concurrency: 2 },
     );
   }
 
