@@ -13,7 +13,17 @@ test('a batch round-trips exactly, nulls and µs included', () => {
   assert.deepEqual(decodeTicks(encodeTicks([])), []);
 });
 
-test('unaligned buffers decode (transports hand out slices)', () => {
+test('anything the ingest API accepts travels, even an implausible event time', () => {
+  const far = tick({ ts: Date.UTC(2999, 0, 1) * 1000, price: -5 });
+  assert.deepEqual(decodeTicks(encodeTicks([far])), [far]);
+});
+
+test('unaligned buffers decode (transports hand out slices), also from a Node Buffer', () => {
+  const raw = encodeTicks([tick({ seq: 7 })]);
+  const buf = Buffer.alloc(raw.length + 1);
+  buf.set(raw, 1);
+  assert.deepEqual(decodeTicks(buf.subarray(1)).map((t) => t.seq), [7]);
+
   const enc = encodeTicks([tick({ seq: 1 }), tick({ seq: 2 })]);
   const shifted = new Uint8Array(enc.length + 3);
   shifted.set(enc, 3);
@@ -30,7 +40,8 @@ test('bad messages are refused, naming the problem', () => {
   const badTs = good.slice();
   const f = new Float64Array(badTs.buffer, badTs.length - 6 - 7 * 8, 7);
   f[0] = 12;
-  assert.throws(() => decodeTicks(badTs), /tick 0: ts 12/);
+  f[0] = 1.5;
+  assert.throws(() => decodeTicks(badTs), /tick 0: ts 1.5 is not a µs timestamp/);
   const badPrice = good.slice();
   new Float64Array(badPrice.buffer, badPrice.length - 6 - 7 * 8, 7)[1] = Infinity;
   assert.throws(() => decodeTicks(badPrice), /price Infinity/);
