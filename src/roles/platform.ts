@@ -60,7 +60,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const metrics = opts.metrics ?? new Metrics();
   const roles = parseRoles(config.roles);
   const needs = dependenciesOf(roles);
-  const ctx: AdapterContext = { dataDir: config.dataDir, logger, busCapacity: config.busCapacity, batchMax: config.batchMax };
+  const ctx: AdapterContext = { dataDir: config.dataDir, logger, metrics, busCapacity: config.busCapacity, batchMax: config.batchMax };
 
   const opened: Array<{ name: string; close: () => Promise<void> }> = [];
   let bus: Bus | undefined;

@@ -53,14 +53,21 @@ export async function spawnRole(role: string, env: Record<string, string>): Prom
   const exited = new Promise<number | null>((r) => child.on('exit', (code, signal) => r(code ?? (signal ? 128 : null))));
   let dead = false;
   void exited.then(() => (dead = true));
-  const url = await until(
-    async () => {
-      if (dead) throw new Error(`${role} exited during start:\n${out}`);
-      return /(?:API|Probes)\s+(http:\/\/\S+?)(?:\/health)?\s/.exec(out)?.[1];
-    },
-    30_000,
-    `${role} to start (output so far: ${out})`,
-  );
+  let url: string;
+  try {
+    url = await until(
+      async () => {
+        if (dead) throw new Error(`${role} exited during start:\n${out}`);
+        return /(?:API|Probes)\s+(http:\/\/\S+?)(?:\/health)?\s/.exec(out)?.[1];
+      },
+      60_000,
+      `${role} to start`,
+    );
+  } catch (err) {
+    // A process that did not come up must not outlive the test (its pipes would keep the runner alive).
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}; output:\n${out}`, { cause: err });
+  }
   return { role, child, url, exited, output: () => out };
 }
 

@@ -2,7 +2,7 @@ import { TicklineError } from '../../core/errors.ts';
 import type { Tick } from '../../core/tick.ts';
 
 /**
- * The wire encoding of a batch of ticks on kafka:// and nats:// (documented in docs/bus-encoding.md).
+ * The wire encoding of a batch of ticks on kafka:// and nats:// (documented in docs/buses.md).
  *
  * Version 1, little-endian, columnar so encoding and decoding are a few typed-array copies:
  *
