@@ -14,6 +14,7 @@ import { parseKafkaUrl } from '../src/adapters/bus/kafka-config.ts';
 import { forceClose } from '../src/adapters/bus/kafka-producer.ts';
 import { parseAdapterUrl } from '../src/adapters/registry.ts';
 import type { Tick } from '../src/core/tick.ts';
+import { makeTicks } from './fixtures.ts';
 
 const PARTITIONS = 8;
 const BATCH = 8192;
@@ -63,29 +64,6 @@ export async function kafkaCeiling(url: string, ticks: Tick[]): Promise<number> 
   }
 }
 
-/** Synthetic ticks shaped like the simulated feed: 20 symbols, some quotes, some sequence numbers. */
-function makeTicks(n: number): Tick[] {
-  const symbols = Array.from({ length: 20 }, (_, i) => `SYM${i}`);
-  const out: Tick[] = new Array(n);
-  let ts = Date.UTC(2024, 0, 2) * 1000;
-  for (let i = 0; i < n; i++) {
-    ts += 1 + (i % 7);
-    const price = 100 + ((i * 7919) % 1000) / 100;
-    out[i] = {
-      symbol: symbols[i % symbols.length]!,
-      ts,
-      price,
-      size: (i % 50) + 1,
-      bid: i % 3 === 0 ? null : price - 0.01,
-      ask: i % 3 === 0 ? null : price + 0.01,
-      currency: 'USD',
-      provider: 'sim',
-      seq: i % 4 === 0 ? null : i,
-      recvTs: ts + 250,
-    };
-  }
-  return out;
-}
 
 /** The adapter's rate for the same ticks: `publish` of `batch`-tick batches (`inFlight` at once) until every tick reached the handler. */
 async function adapterRate(url: string, ticks: Tick[], batch: number, inFlight: number): Promise<{ rate: number; delivered: number; cpu: number }> {

@@ -17,6 +17,7 @@ import { createNatsBus } from '../src/adapters/bus/nats.ts';
 import { streamNameFor } from '../src/adapters/bus/nats-config.ts';
 import { silentLogger } from '../src/core/log.ts';
 import type { Tick } from '../src/core/tick.ts';
+import { makeTicks } from './fixtures.ts';
 
 const CEILING_BATCH = 8192;
 
@@ -57,29 +58,6 @@ export async function natsCeiling(url: string, ticks: Tick[]): Promise<number> {
   }
 }
 
-/** Synthetic ticks shaped like the simulated feed: 20 symbols, some quotes, some sequence numbers. */
-export function makeTicks(n: number): Tick[] {
-  const symbols = Array.from({ length: 20 }, (_, i) => `SYM${i}`);
-  const out: Tick[] = new Array(n);
-  let ts = Date.UTC(2024, 0, 2) * 1000;
-  for (let i = 0; i < n; i++) {
-    ts += 1 + (i % 7);
-    const price = 100 + ((i * 7919) % 1000) / 100;
-    out[i] = {
-      symbol: symbols[i % symbols.length]!,
-      ts,
-      price,
-      size: (i % 50) + 1,
-      bid: i % 3 === 0 ? null : price - 0.01,
-      ask: i % 3 === 0 ? null : price + 0.01,
-      currency: 'USD',
-      provider: 'sim',
-      seq: i % 4 === 0 ? null : i,
-      recvTs: ts + 250,
-    };
-  }
-  return out;
-}
 
 /** publish → handler through the adapter, `inFlight` publishes at once; ticks per second. */
 export async function natsAdapterRate(url: string, ticks: Tick[], batch = 8192, inFlight = 4): Promise<number> {

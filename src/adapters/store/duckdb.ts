@@ -8,6 +8,7 @@ import type { Tick } from '../../core/tick.ts';
 import type { Health } from '../../ports/health.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, Store, SymbolInfo } from '../../ports/store.ts';
 import { urlPath, type AdapterContext } from '../registry.ts';
+import { checkLimit, checkOptionalMicros, checkSymbol } from './query-checks.ts';
 import { BufferPool, encodeTicks } from './duckdb-encode.ts';
 import type { HistoryRequest, HistoryResult, Request, Response, WorkerInit, WorkerLog } from './duckdb-protocol.ts';
 
@@ -239,23 +240,6 @@ export class DuckDBStore implements Store {
 
 // ---------------------------------------------------------------- queries and cursors
 
-function checkSymbol(symbol: unknown): void {
-  if (typeof symbol !== 'string' || symbol === '') {
-    throw new TicklineError('TL_ERR_VALIDATION', `symbol must be a non-empty string, got ${show(symbol)}`);
-  }
-}
-
-function checkLimit(limit: unknown): void {
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new TicklineError('TL_ERR_VALIDATION', `limit must be a positive integer, got ${show(limit)}`);
-  }
-}
-
-function checkOptionalMicros(name: string, v: unknown): void {
-  if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) {
-    throw new TicklineError('TL_ERR_VALIDATION', `${name} must be an integer number of µs since the epoch, got ${show(v)}`);
-  }
-}
 
 function historyRequest(q: HistoryQuery): HistoryRequest {
   checkSymbol(q.symbol);

@@ -11,6 +11,7 @@ import { show, TicklineError } from '../../core/errors.ts';
 import type { Tick } from '../../core/tick.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, SymbolInfo } from '../../ports/store.ts';
 import { toTs, usOf } from './postgres-sql.ts';
+import { checkLimit, checkOptionalMicros, checkSymbol } from './query-checks.ts';
 
 const TICK_SELECT = `symbol, ${usOf('ts')} AS ts, price, size, bid, ask, currency, provider, seq::float8 AS seq, ${usOf('recv_ts')} AS recv_ts`;
 
@@ -42,23 +43,6 @@ function toTick(r: TickRow): Tick {
   };
 }
 
-function checkSymbol(symbol: unknown): void {
-  if (typeof symbol !== 'string' || symbol === '') {
-    throw new TicklineError('TL_ERR_VALIDATION', `symbol must be a non-empty string, got ${show(symbol)}`);
-  }
-}
-
-function checkLimit(limit: unknown): void {
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new TicklineError('TL_ERR_VALIDATION', `limit must be a positive integer, got ${show(limit)}`);
-  }
-}
-
-function checkOptionalMicros(name: string, v: unknown): void {
-  if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) {
-    throw new TicklineError('TL_ERR_VALIDATION', `${name} must be an integer number of µs since the epoch, got ${show(v)}`);
-  }
-}
 
 interface CursorKey {
   desc: boolean;

@@ -1,0 +1,23 @@
+import { show, TicklineError } from '../../core/errors.ts';
+
+/**
+ * Argument checks every store applies to its queries, so a bad call gets the same error whatever the
+ * engine. The API validates its own inputs first; these guard the other callers (CLI, tests, tools).
+ */
+export function checkSymbol(symbol: unknown): void {
+  if (typeof symbol !== 'string' || symbol === '') {
+    throw new TicklineError('TL_ERR_VALIDATION', `symbol must be a non-empty string, got ${show(symbol)}`);
+  }
+}
+
+export function checkLimit(limit: unknown): void {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new TicklineError('TL_ERR_VALIDATION', `limit must be a positive integer, got ${show(limit)}`);
+  }
+}
+
+export function checkOptionalMicros(name: string, v: unknown): void {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) {
+    throw new TicklineError('TL_ERR_VALIDATION', `${name} must be an integer number of µs since the epoch, got ${show(v)}`);
+  }
+}
