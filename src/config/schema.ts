@@ -127,14 +127,7 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   simLimit: { env: 'TICKLINE_SIM_LIMIT', default: 0, parse: int(0, Number.MAX_SAFE_INTEGER), doc: 'Stop the simulated feed after this many ticks (0: never); for tests and load runs' },
   topic: { env: 'TICKLINE_TOPIC', default: 'tickline.ticks', parse: str(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" or "-"'), doc: 'Bus topic (stream) carrying ticks' },
   batchMax: { env: 'TICKLINE_BATCH_MAX', default: 8192, parse: int(1, 1_000_000), doc: 'Largest micro-batch, in ticks' },
-  batchLingerMs: {
-    env: 'TICKLINE_BATCH_LINGER_MS',
-    // In process a batch costs little, so it leaves at once; over a network bus every message costs a
-    // round trip and a consumer fetch, so sources gather for longer (still far inside the latency budget).
-    default: (c: Partial<ConfigValues>) => ((c.bus ?? 'memory://').startsWith('memory:') ? 2 : 25),
-    parse: num(0, 10_000),
-    doc: 'Longest a tick waits for its micro-batch to fill, in ms (default 2 on memory://, 25 on network buses)',
-  },
+  batchLingerMs: { env: 'TICKLINE_BATCH_LINGER_MS', default: 2, parse: num(0, 10_000), doc: 'Longest a tick waits for its micro-batch to fill, in ms' },
   busCapacity: { env: 'TICKLINE_BUS_CAPACITY', default: 65_536, parse: int(1, 100_000_000), doc: 'memory:// bus capacity in ticks; publishers wait when it is full' },
   maxFutureSkewMs: { env: 'TICKLINE_MAX_FUTURE_SKEW_MS', default: 5_000, parse: int(0, 86_400_000), doc: 'How far in the future an event time may be before the tick is quarantined' },
   logLevel: { env: 'TICKLINE_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), doc: 'Log level' },
