@@ -56,6 +56,7 @@ export class Processor {
   readonly #raw: GroupWriter<ZonePart>;
   readonly #quarantine: GroupWriter<ZonePart>;
   readonly #store: GroupWriter<StorePart>;
+  readonly #cache: GroupWriter<readonly Tick[]>;
 
   constructor(deps: ProcessorDeps) {
     this.#d = deps;
@@ -71,6 +72,12 @@ export class Processor {
       );
     this.#raw = zoneWriter('raw');
     this.#quarantine = zoneWriter('quarantine');
+    // Small deliveries (a network bus hands over a message at a time) must not cost a cache round trip
+    // each: while one update is in flight the next ones gather, and the cache keeps the newest per symbol.
+    this.#cache = new GroupWriter<readonly Tick[]>(
+      (parts) => deps.cache.put(concat(parts)),
+      (attempt) => this.#retrying('cache', attempt),
+    );
     this.#store = new GroupWriter<StorePart>(
       (parts) => deps.store.write({ ticks: concat(parts.map((p) => p.ticks)), bars: concat(parts.map((p) => p.bars)) }),
       (attempt) => this.#retrying('store', attempt),
@@ -92,7 +99,7 @@ export class Processor {
     const { bars, latest } = aggregateBatch(good);
 
     if (latest.length > 0) {
-      await d.cache.put(latest);
+      await this.#cache.add(latest);
       const at = nowMicros();
       d.onVisible?.(good, at);
       // Sampled: the oldest tick of the batch waited longest, so it bounds the batch's latency.
