@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { INTERVALS, isInterval, type Bar } from '../../core/bar.ts';
+import type { Bar } from '../../core/bar.ts';
 import { show, TicklineError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Tick } from '../../core/tick.ts';
 import type { Health } from '../../ports/health.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, Store, SymbolInfo } from '../../ports/store.ts';
 import { urlPath, type AdapterContext } from '../registry.ts';
-import { checkLimit, checkOptionalMicros, checkSymbol } from './query-checks.ts';
+import { checkBarQuery, checkLimit, checkOptionalMicros, checkSymbol } from './query-checks.ts';
 import { BufferPool, encodeTicks } from './duckdb-encode.ts';
 import type { HistoryRequest, HistoryResult, Request, Response, WorkerInit, WorkerLog } from './duckdb-protocol.ts';
 
@@ -132,13 +132,7 @@ export class DuckDBStore implements Store {
 
   async bars(query: BarQuery): Promise<Bar[]> {
     const worker = this.#usable();
-    checkSymbol(query.symbol);
-    if (!isInterval(query.interval)) {
-      throw new TicklineError('TL_ERR_VALIDATION', `interval must be one of ${INTERVALS.join(', ')}, got ${show(query.interval)}`);
-    }
-    checkLimit(query.limit);
-    checkOptionalMicros('from', query.from);
-    checkOptionalMicros('to', query.to);
+    checkBarQuery(query);
     const q: BarQuery = { symbol: query.symbol, interval: query.interval, from: query.from, to: query.to, limit: query.limit };
     return (await this.#request(worker, { op: 'bars', query: q })) as Bar[];
   }

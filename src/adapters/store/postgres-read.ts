@@ -6,7 +6,7 @@
  * identity — so pages neither skip nor repeat ticks of equal event time. Cursors carry that key.
  */
 import type { PoolClient } from 'pg';
-import { INTERVALS, isInterval, type Bar, type Interval } from '../../core/bar.ts';
+import type { Bar, Interval } from '../../core/bar.ts';
 import { show, TicklineError } from '../../core/errors.ts';
 import type { Tick } from '../../core/tick.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, SymbolInfo } from '../../ports/store.ts';
@@ -122,15 +122,6 @@ export async function readHistory(client: PoolClient, s: string, q: HistoryQuery
   return { ticks, next };
 }
 
-export function checkBarQuery(q: BarQuery): void {
-  checkSymbol(q.symbol);
-  if (!isInterval(q.interval)) {
-    throw new TicklineError('TL_ERR_VALIDATION', `interval must be one of ${INTERVALS.join(', ')}, got ${show(q.interval)}`);
-  }
-  checkLimit(q.limit);
-  checkOptionalMicros('from', q.from);
-  checkOptionalMicros('to', q.to);
-}
 
 interface BarRow {
   symbol: string;

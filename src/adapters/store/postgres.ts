@@ -9,7 +9,8 @@ import type { BarQuery, HistoryPage, HistoryQuery, Store, SymbolInfo } from '../
 import type { AdapterContext } from '../registry.ts';
 import { isConnectionError, parsePostgresUrl, quoteIdent, sqlState, type PostgresSettings } from './postgres-config.ts';
 import { prepareBars, prepareTicks } from './postgres-copy.ts';
-import { checkBarQuery, checkHistoryQuery, readBars, readHistory, readLatest, readSymbols } from './postgres-read.ts';
+import { checkHistoryQuery, readBars, readHistory, readLatest, readSymbols } from './postgres-read.ts';
+import { checkBarQuery } from './query-checks.ts';
 import { migrate, Partitions } from './postgres-schema.ts';
 import { TEMP_TABLES, writeSql, type WriteSql } from './postgres-sql.ts';
 import { writeDirect, writeStaged } from './postgres-write.ts';

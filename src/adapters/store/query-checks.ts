@@ -1,4 +1,6 @@
+import { INTERVALS, isInterval } from '../../core/bar.ts';
 import { show, TicklineError } from '../../core/errors.ts';
+import type { BarQuery } from '../../ports/store.ts';
 
 /**
  * Argument checks every store applies to its queries, so a bad call gets the same error whatever the
@@ -20,4 +22,14 @@ export function checkOptionalMicros(name: string, v: unknown): void {
   if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v))) {
     throw new TicklineError('TL_ERR_VALIDATION', `${name} must be an integer number of µs since the epoch, got ${show(v)}`);
   }
+}
+
+export function checkBarQuery(q: BarQuery): void {
+  checkSymbol(q.symbol);
+  if (!isInterval(q.interval)) {
+    throw new TicklineError('TL_ERR_VALIDATION', `interval must be one of ${INTERVALS.join(', ')}, got ${show(q.interval)}`);
+  }
+  checkLimit(q.limit);
+  checkOptionalMicros('from', q.from);
+  checkOptionalMicros('to', q.to);
 }
