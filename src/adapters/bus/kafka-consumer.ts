@@ -208,13 +208,7 @@ export class KafkaSubscription implements Subscription {
   }
 
   #revoke(part: PartitionState): void {
-    part.revoked = true;
-    part.raw.length = 0;
-    part.rawBytes = 0;
-    for (const d of part.inflight) {
-      if (d.timer) clearTimeout(d.timer);
-      d.timer = undefined;
-    }
+    takeAway(part);
     this.#retiring.push(part);
     this.#retire();
   }
@@ -369,15 +363,7 @@ export class KafkaSubscription implements Subscription {
     // Everything of this member is taken away at once: no more fetching, pumping or retries for it.
     const all = [...this.#parts.values(), ...this.#retiring];
     this.#parts = new Map();
-    for (const part of all) {
-      part.revoked = true;
-      part.raw.length = 0;
-      part.rawBytes = 0;
-      for (const d of part.inflight) {
-        if (d.timer) clearTimeout(d.timer);
-        d.timer = undefined;
-      }
-    }
+    for (const part of all) takeAway(part);
     this.#retiring = all;
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     if (consumer) {
@@ -408,5 +394,16 @@ export class KafkaSubscription implements Subscription {
     } catch {
       // Lag is advisory: keep the last value; a down broker shows in health().
     }
+  }
+}
+
+/** A partition leaves this member: no more fetching, pumping or retries; running handlers may finish. */
+function takeAway(part: PartitionState): void {
+  part.revoked = true;
+  part.raw.length = 0;
+  part.rawBytes = 0;
+  for (const d of part.inflight) {
+    if (d.timer) clearTimeout(d.timer);
+    d.timer = undefined;
   }
 }

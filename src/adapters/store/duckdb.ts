@@ -8,7 +8,7 @@ import type { Tick } from '../../core/tick.ts';
 import type { Health } from '../../ports/health.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, Store, SymbolInfo } from '../../ports/store.ts';
 import { urlPath, type AdapterContext } from '../registry.ts';
-import { checkBarQuery, checkLimit, checkOptionalMicros, checkSymbol } from './query-checks.ts';
+import { checkBarQuery, checkHistoryArgs } from './query-checks.ts';
 import { BufferPool, encodeTicks } from './duckdb-encode.ts';
 import type { HistoryRequest, HistoryResult, Request, Response, WorkerInit, WorkerLog } from './duckdb-protocol.ts';
 
@@ -236,15 +236,7 @@ export class DuckDBStore implements Store {
 
 
 function historyRequest(q: HistoryQuery): HistoryRequest {
-  checkSymbol(q.symbol);
-  checkLimit(q.limit);
-  checkOptionalMicros('from', q.from);
-  checkOptionalMicros('to', q.to);
-  const order = q.order ?? 'asc';
-  if (order !== 'asc' && order !== 'desc') {
-    throw new TicklineError('TL_ERR_VALIDATION', `order must be "asc" or "desc", got ${show(order)}`);
-  }
-  const desc = order === 'desc';
+  const desc = checkHistoryArgs(q) === 'desc';
   return {
     symbol: q.symbol,
     from: q.from ?? null,

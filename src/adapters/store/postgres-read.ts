@@ -11,7 +11,7 @@ import { show, TicklineError } from '../../core/errors.ts';
 import type { Tick } from '../../core/tick.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, SymbolInfo } from '../../ports/store.ts';
 import { toTs, usOf } from './postgres-sql.ts';
-import { checkLimit, checkOptionalMicros, checkSymbol } from './query-checks.ts';
+import { checkHistoryArgs } from './query-checks.ts';
 
 const TICK_SELECT = `symbol, ${usOf('ts')} AS ts, price, size, bid, ask, currency, provider, seq::float8 AS seq, ${usOf('recv_ts')} AS recv_ts`;
 
@@ -77,14 +77,7 @@ function decodeCursor(cursor: unknown, desc: boolean): CursorKey {
 
 /** Validates the query before any connection is taken. */
 export function checkHistoryQuery(q: HistoryQuery): void {
-  checkSymbol(q.symbol);
-  checkLimit(q.limit);
-  checkOptionalMicros('from', q.from);
-  checkOptionalMicros('to', q.to);
-  const order = q.order ?? 'asc';
-  if (order !== 'asc' && order !== 'desc') {
-    throw new TicklineError('TL_ERR_VALIDATION', `order must be "asc" or "desc", got ${show(order)}`);
-  }
+  const order = checkHistoryArgs(q);
   if (q.cursor !== undefined) decodeCursor(q.cursor, order === 'desc');
 }
 

@@ -1,6 +1,6 @@
 import { INTERVALS, isInterval } from '../../core/bar.ts';
 import { show, TicklineError } from '../../core/errors.ts';
-import type { BarQuery } from '../../ports/store.ts';
+import type { BarQuery, HistoryQuery } from '../../ports/store.ts';
 
 /**
  * Argument checks every store applies to its queries, so a bad call gets the same error whatever the
@@ -32,4 +32,17 @@ export function checkBarQuery(q: BarQuery): void {
   checkLimit(q.limit);
   checkOptionalMicros('from', q.from);
   checkOptionalMicros('to', q.to);
+}
+
+/** Checks a history query and returns its order; the cursor is each store's own format and checked there. */
+export function checkHistoryArgs(q: HistoryQuery): 'asc' | 'desc' {
+  checkSymbol(q.symbol);
+  checkLimit(q.limit);
+  checkOptionalMicros('from', q.from);
+  checkOptionalMicros('to', q.to);
+  const order = q.order ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') {
+    throw new TicklineError('TL_ERR_VALIDATION', `order must be "asc" or "desc", got ${show(order)}`);
+  }
+  return order;
 }
