@@ -56,3 +56,16 @@ test('run() paces the feed and stops at the limit, awaiting each emit (backpress
   for (let i = 1; i < got.length; i++) assert.ok(got[i]!.ts >= got[i - 1]!.ts);
   assert.equal(src.stats().emitted, 300);
 });
+
+test('run() emits one batch per interval, not a trickle of small batches, when emit takes a moment', async () => {
+  const sizes: number[] = [];
+  // 2 symbols × 5,000/s = 10 ticks per millisecond; one batch per 20 ms interval is ~200 ticks.
+  const src = new SimSource({ ...base, rate: 5_000, limit: 4_000, intervalMs: 20 });
+  await src.run(async (b) => {
+    sizes.push(b.length);
+    await new Promise((r) => setTimeout(r, 2));
+  }, new AbortController().signal);
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 4_000);
+  const mean = 4_000 / sizes.length;
+  assert.ok(mean >= 150, `batches should average ~200 ticks, got ${sizes.length} batches averaging ${mean.toFixed(1)}`);
+});

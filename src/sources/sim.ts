@@ -144,13 +144,17 @@ export class SimSource implements Source {
     this.#running = true;
     const started = now();
     this.#lastTs = started;
+    let justEmitted = false;
     try {
       while (!signal.aborted && this.#emitted < limit) {
         let n: number;
         if (Number.isFinite(perSecond)) {
           const due = Math.floor(((now() - started) / 1e6) * perSecond) - this.#emitted;
           n = Math.min(due, o.batchMax, limit - this.#emitted);
-          if (n <= 0) {
+          // Between batches the feed waits one interval unless a full batch is already due: a paced
+          // feed emits a batch per interval, not a trickle of one-tick batches as fast as `emit` returns.
+          if (n <= 0 || (justEmitted && n < o.batchMax)) {
+            justEmitted = false;
             await sleep(o.intervalMs, undefined, { ref: true });
             continue;
           }
@@ -161,6 +165,7 @@ export class SimSource implements Source {
         const batch = this.generate(n, this.#lastTs, to);
         this.#lastTs = to;
         await emit(batch);
+        justEmitted = true;
         this.#emitted += n;
         this.#noteRate(n);
         // An unpaced feed must still let timers and I/O run between batches.
