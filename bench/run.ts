@@ -12,6 +12,8 @@ import { silentLogger } from '../src/core/log.ts';
 import { Metrics } from '../src/core/metrics.ts';
 import type { Tick } from '../src/core/tick.ts';
 import { nowMicros } from '../src/core/time.ts';
+import { Gate } from '../src/quality/gate.ts';
+import { loadSuite } from '../src/quality/suite.ts';
 import { startPlatform } from '../src/roles/platform.ts';
 import { SimSource } from '../src/sources/sim.ts';
 import { duckdbCeiling } from './store-ceiling.ts';
@@ -57,6 +59,8 @@ interface PipelineRun {
   p50: number;
   p99: number;
   peakRss: number;
+  /** Time spent evaluating the quality gate (its own counter). */
+  gateSeconds: number;
 }
 
 async function runPipeline(simRate: number | 'max', seconds: number): Promise<PipelineRun> {
@@ -84,12 +88,13 @@ async function runPipeline(simRate: number | 'max', seconds: number): Promise<Pi
     const secs = (performance.now() - t0) / 1000;
     const peakRss = rss.stop();
     const emitted = (await metrics.ticksIn.get()).values.reduce((a, v) => a + v.value, 0);
+    const gateSeconds = (await metrics.gateSeconds.get()).values.reduce((a, v) => a + v.value, 0);
     // Count what actually reached the store: the benchmark must not report ticks that were lost.
     const store = await storeRegistry.create(config.store, { dataDir: dir, logger: silentLogger() });
     await store.init();
     const stored = (await store.symbols()).reduce((a, s) => a + s.ticks, 0);
     await store.close();
-    return { ticks: emitted, seconds: secs, stored, p50: lat.quantile(0.5), p99: lat.quantile(0.99), peakRss };
+    return { ticks: emitted, seconds: secs, stored, p50: lat.quantile(0.5), p99: lat.quantile(0.99), peakRss, gateSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,6 +122,20 @@ async function runCase(name: string, ceilingTps: number): Promise<Record<string,
     const tps = await duckdbCeiling(rows);
     return { ticks_per_s: Math.round(tps), rows: rows.length, peak_rss_mb: rss.stop() };
   }
+  if (name === 'gate') {
+    // The default suite alone, on the same kind of rows, in the pipeline's batch size.
+    const rows: Tick[] = new SimSource({ symbols: loadConfig({ env: {} }).symbols, rate: Infinity, seed: 7, badFraction: 0.01, batchMax: 1, intervalMs: 1 }).generate(
+      2_000_000,
+      nowMicros() - 60_000_000,
+      nowMicros(),
+    );
+    const gate = new Gate(loadSuite());
+    let failed = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < rows.length; i += 8192) failed += gate.evaluate(rows.slice(i, i + 8192)).failed.length;
+    const secs = (performance.now() - t0) / 1000;
+    return { ticks_per_s: Math.round(rows.length / secs), rows: rows.length, quarantined: failed, suite: 'default', expectations: gate.suite.expectations.length };
+  }
   const rate = name === 'pipeline-max' ? 'max' : 50_000 / loadConfig({ env: {} }).symbols.length;
   const r = await runPipeline(rate, name === 'pipeline-max' ? SECONDS : Math.min(SECONDS, 20));
   const tps = r.ticks / r.seconds;
@@ -127,6 +146,9 @@ async function runCase(name: string, ceilingTps: number): Promise<Record<string,
     p50_ms: r2(r.p50),
     p99_ms: r2(r.p99),
     peak_rss_mb: r.peakRss,
+    gate_seconds: r2(r.gateSeconds),
+    // Share of the run's wall time the gate took on the pipeline's thread (target ≤ 0.10).
+    gate_share: r2(r.gateSeconds / r.seconds),
     seconds: r2(r.seconds),
     ticks: r.ticks,
     stored: r.stored,
@@ -134,7 +156,7 @@ async function runCase(name: string, ceilingTps: number): Promise<Record<string,
   };
 }
 
-const CASES = ['duckdb-ceiling', 'pipeline-max', 'pipeline-50k'];
+const CASES = ['duckdb-ceiling', 'gate', 'pipeline-max', 'pipeline-50k'];
 
 if (process.argv[2] === '--case') {
   const result = await runCase(process.argv[3]!, Number(process.argv[4]));

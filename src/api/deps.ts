@@ -6,6 +6,7 @@ import type { Cache } from '../ports/cache.ts';
 import type { Health } from '../ports/health.ts';
 import type { SourceStats } from '../ports/source.ts';
 import type { Store } from '../ports/store.ts';
+import type { QualityService } from '../pipeline/quality-service.ts';
 
 export interface IngestResult {
   /** Ticks handed to the pipeline (all of them reach the raw zone). */
@@ -35,4 +36,6 @@ export interface ApiDeps {
   health(): Promise<Record<string, Health>>;
   /** Running sources, for the sources endpoint and the dashboard. */
   sources(): SourceStats[];
+  /** Validation runs, quarantine, release and replay; `null` when the process has no zones. */
+  quality: QualityService | null;
 }

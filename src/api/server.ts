@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { priceRoutes } from './routes/prices.ts';
+import { qualityRoutes } from './routes/quality.ts';
 import { seedRoutes } from './routes/seed-compat.ts';
 
 /** Same relative path from src/api/ and dist/api/. */
@@ -92,5 +93,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(ingestRoutes, opts);
   await app.register(seedRoutes, opts);
   await app.register(metaRoutes, opts);
+  await app.register(qualityRoutes, opts);
   return app;
 }

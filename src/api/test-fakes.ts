@@ -1,3 +1,4 @@
+import type { QualityService } from '../pipeline/quality-service.ts';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/load.ts';
@@ -141,6 +142,7 @@ export interface FakeOptions {
   /** Extra health entries, e.g. `{ bus: { ok: false, detail: 'down' } }`. */
   health?: Record<string, Health>;
   sources?: SourceStats[];
+  quality?: QualityService | null;
 }
 
 export function fakeDeps(opts: FakeOptions = {}): FakeDeps {
@@ -172,6 +174,7 @@ export function fakeDeps(opts: FakeOptions = {}): FakeDeps {
       return { store: await store.health(), cache: await cache.health(), ...(opts.health ?? {}) };
     },
     sources: () => opts.sources ?? [],
+    quality: opts.quality ?? null,
   };
 }
 

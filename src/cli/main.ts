@@ -2,11 +2,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { describeConfig, loadConfig, type Config } from '../config/load.ts';
 import { SPEC, type ConfigKey } from '../config/schema.ts';
-import { isTicklineError } from '../core/errors.ts';
+import { TicklineError, isTicklineError } from '../core/errors.ts';
 import { INTERVALS, isInterval } from '../core/bar.ts';
 import { createLogger } from '../core/log.ts';
 import { ROLES } from '../roles/roles.ts';
-import { apiGet } from './client.ts';
+import { apiGet, apiPostStream } from './client.ts';
+import { progressBar } from './progress.ts';
 import { table } from './format.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -153,7 +154,103 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
     else console.log(table(r.bars, ['start', 'open', 'high', 'low', 'close', 'volume', 'trades']));
   });
 
+  addQualityCommands(program);
   return program;
+}
+
+function printResult(result: Record<string, unknown>, json: boolean | undefined): void {
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else console.log(table([result], Object.keys(result)));
+}
+
+/** replay, quarantine list|release and quality runs: long work runs in the API's process, with progress here. */
+function addQualityCommands(program: Command): void {
+  apiOption(
+    program
+      .command('replay')
+      .description('run raw-zone rows of whole event-time hours through the normalizer and the current quality suite again, rebuilding curated files, store rows and bars (idempotent: running it twice changes nothing)')
+      .requiredOption('--zone <zone>', 'zone to replay from; only "raw" (what the sources delivered)')
+      .requiredOption('--from <time>', 'ISO 8601 or epoch start of the event-time range (rounded down to the hour)')
+      .requiredOption('--to <time>', 'ISO 8601 or epoch end (exclusive, rounded up to the hour)')
+      .addHelpText('after', '\nExample:\n  tickline replay --zone raw --from 2026-11-21T00:00Z --to 2026-11-21T06:00Z\n\nThe run appears in "tickline quality runs" and at /v1/quality/runs with its report.'),
+  ).action(async (opts: { api?: string; json?: boolean; zone: string; from: string; to: string }) => {
+    if (opts.zone !== 'raw') throw new TicklineError('TL_ERR_VALIDATION', `--zone must be raw (got ${JSON.stringify(opts.zone)}): curated and quarantine are rebuilt from it`);
+    const bar = progressBar();
+    try {
+      const r = await apiPostStream<Record<string, unknown>>(apiBase(opts), 'v1/replay', { zone: opts.zone, from: opts.from, to: opts.to }, (p) => bar.update(p));
+      bar.stop();
+      printResult(r, opts.json);
+    } finally {
+      bar.stop();
+    }
+  });
+
+  const quarantine = program.command('quarantine').description('browse quarantined rows and release them after a suite change');
+  apiOption(
+    quarantine
+      .command('list')
+      .description('quarantined rows with the failed expectation, observed value and threshold')
+      .option('--run <id>', 'rows quarantined by this validation run')
+      .option('--symbol <symbol>', 'only this symbol')
+      .option('--expectation <name>', 'only rows failing this expectation')
+      .option('--from <time>', 'event-time start (default: the run\'s span, else the last 24 h)')
+      .option('--to <time>', 'event-time end (exclusive)')
+      .option('-n, --limit <n>', 'at most this many rows', '50'),
+  ).action(async (opts: { api?: string; json?: boolean; run?: string; symbol?: string; expectation?: string; from?: string; to?: string; limit: string }) => {
+    const r = await apiGet<{ rows: Array<Record<string, unknown>>; truncated: boolean }>(apiBase(opts), 'v1/quarantine', {
+      run: opts.run,
+      symbol: opts.symbol?.toUpperCase(),
+      expectation: opts.expectation,
+      from: opts.from,
+      to: opts.to,
+      limit: opts.limit,
+    });
+    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      console.log(table(r.rows, ['symbol', 'ts', 'price', 'expectation', 'observed', 'threshold', 'run_id', 'released_by']));
+      if (r.truncated) console.error(`(more rows than --limit ${opts.limit})`);
+    }
+  });
+  apiOption(
+    quarantine
+      .command('release')
+      .description('re-validate quarantined rows against the current suite and release those that pass now to the store, bars, cache and curated zone (each row once)')
+      .option('--run <id>', 'rows quarantined by this validation run')
+      .option('--symbol <symbol>', 'only this symbol')
+      .option('--expectation <name>', 'only rows failing this expectation')
+      .option('--from <time>', 'event-time start')
+      .option('--to <time>', 'event-time end (exclusive)')
+      .addHelpText('after', '\nExamples:\n  tickline quarantine release --run 20261121T163000Z-1a2b3c\n  tickline quarantine release --expectation currency_usd --from 2026-11-21T00:00Z --to 2026-11-22T00:00Z'),
+  ).action(async (opts: { api?: string; json?: boolean; run?: string; symbol?: string; expectation?: string; from?: string; to?: string }) => {
+    if (!opts.run && !opts.symbol && !opts.expectation && !opts.from) {
+      throw new TicklineError('TL_ERR_VALIDATION', 'say which rows: --run ID, or --symbol / --expectation / --from … --to …');
+    }
+    const body: Record<string, unknown> = {};
+    for (const k of ['run', 'symbol', 'expectation', 'from', 'to'] as const) if (opts[k] !== undefined) body[k] = k === 'symbol' ? opts[k]!.toUpperCase() : opts[k];
+    const bar = progressBar();
+    try {
+      const r = await apiPostStream<Record<string, unknown>>(apiBase(opts), 'v1/quarantine/release', body, (p) => bar.update(p));
+      bar.stop();
+      printResult(r, opts.json);
+    } finally {
+      bar.stop();
+    }
+  });
+
+  const quality = program.command('quality').description('validation runs of the quality gate');
+  apiOption(
+    quality.command('runs').description('recent validation runs, newest first').option('-n, --limit <n>', 'at most this many', '20'),
+  ).action(async (opts: { api?: string; json?: boolean; limit: string }) => {
+    const r = await apiGet<{ runs: Array<Record<string, unknown>> }>(apiBase(opts), 'v1/quality/runs', { limit: opts.limit });
+    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      const rows = r.runs.map((x) => {
+        const rows = x.rows as Record<string, number>;
+        return { id: x.id, kind: x.kind, verdict: x.verdict, status: x.status, suite: `${String(x.suite)}@${String(x.suite_version)}`, rows: rows.evaluated, failed: rows.failed, started_at: x.started_at };
+      });
+      console.log(table(rows, ['id', 'kind', 'verdict', 'status', 'suite', 'rows', 'failed', 'started_at']));
+    }
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -21,7 +21,8 @@ export interface ConfigValues {
   batchMax: number;
   batchLingerMs: number;
   busCapacity: number;
-  maxFutureSkewMs: number;
+  qualitySuite: string;
+  qualityRunSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
   apiUrl: string;
   roles: string;
@@ -129,7 +130,13 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   batchMax: { env: 'TICKLINE_BATCH_MAX', default: 8192, parse: int(1, 1_000_000), doc: 'Largest micro-batch, in ticks' },
   batchLingerMs: { env: 'TICKLINE_BATCH_LINGER_MS', default: 2, parse: num(0, 10_000), doc: 'Longest a tick waits for its micro-batch to fill, in ms' },
   busCapacity: { env: 'TICKLINE_BUS_CAPACITY', default: 65_536, parse: int(1, 100_000_000), doc: 'memory:// bus capacity in ticks; publishers wait when it is full' },
-  maxFutureSkewMs: { env: 'TICKLINE_MAX_FUTURE_SKEW_MS', default: 5_000, parse: int(0, 86_400_000), doc: 'How far in the future an event time may be before the tick is quarantined' },
+  qualitySuite: {
+    env: 'TICKLINE_QUALITY_SUITE',
+    default: '',
+    parse: str(/^[^\0]*$/, 'a path to a .yaml, .yml or .json suite file'),
+    doc: 'Expectation suite of the quality gate (YAML or JSON file); empty: the bundled suites/default.yaml',
+  },
+  qualityRunSeconds: { env: 'TICKLINE_QUALITY_RUN_SECONDS', default: 60, parse: int(1, 86_400), doc: 'Length of one streaming validation run, in seconds' },
   logLevel: { env: 'TICKLINE_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), doc: 'Log level' },
   apiUrl: { env: 'TICKLINE_API_URL', default: 'http://localhost:8000', parse: str(/^https?:\/\/.+/, 'an http(s) URL'), doc: 'API the CLI read commands talk to' },
   roles: { env: 'TICKLINE_ROLES', default: 'all', parse: str(/^[a-z,]+$/, 'a comma-separated list of roles, e.g. all or ingest,process,api'), doc: 'Roles this process runs' },

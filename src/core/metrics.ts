@@ -17,6 +17,10 @@ export class Metrics {
   readonly ingestRequests: Counter<'route' | 'status'>;
   readonly busBadMessages: Counter<'topic'>;
   readonly reconnects: Counter<'dependency'>;
+  readonly qualityRows: Counter<'result'>;
+  readonly qualityFailures: Counter<'expectation' | 'action'>;
+  readonly qualityBatches: Counter<'verdict'>;
+  readonly gateSeconds: Counter;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -41,6 +45,15 @@ export class Metrics {
       registers: [r],
     });
     this.busBadMessages = new Counter({ name: 'tickline_bus_bad_messages_total', help: 'Bus messages that failed to decode (logged with their position and skipped)', labelNames: ['topic'], registers: [r] });
+    this.qualityRows = new Counter({ name: 'tickline_quality_rows_total', help: 'Rows through the quality gate by result (pass|warn|fail)', labelNames: ['result'], registers: [r] });
+    this.qualityFailures = new Counter({
+      name: 'tickline_quality_expectation_failures_total',
+      help: 'Rows failing each expectation (a row failing two expectations counts for both), by action (quarantine|warn)',
+      labelNames: ['expectation', 'action'],
+      registers: [r],
+    });
+    this.qualityBatches = new Counter({ name: 'tickline_quality_batches_total', help: 'Batches by quality verdict (PASS|FAIL, after each expectation\'s mostly)', labelNames: ['verdict'], registers: [r] });
+    this.gateSeconds = new Counter({ name: 'tickline_quality_gate_seconds_total', help: 'CPU time spent evaluating the quality gate', registers: [r] });
     this.reconnects = new Counter({ name: 'tickline_reconnects_total', help: 'Reconnections to a dependency after it failed', labelNames: ['dependency'], registers: [r] });
     this.ingestRequests = new Counter({ name: 'tickline_ingest_requests_total', help: 'Ingest API requests by route and status', labelNames: ['route', 'status'], registers: [r] });
   }

@@ -6,9 +6,11 @@ import { nowMicros, type Micros } from '../core/time.ts';
 import type { Cache } from '../ports/cache.ts';
 import type { Store } from '../ports/store.ts';
 import type { ZoneAnnotation, Zones } from '../ports/zones.ts';
+import type { Gate, GateResult } from '../quality/gate.ts';
+import type { Suite } from '../quality/suite.ts';
 import { aggregateBatch } from './bars.ts';
-import { checkBatch, type CheckOptions } from './checks.ts';
 import { GroupWriter } from './group-writer.ts';
+import type { RunRecorder } from './runs.ts';
 
 interface ZonePart {
   ticks: readonly Tick[];
@@ -30,7 +32,10 @@ export interface ProcessorDeps {
   zones: Zones;
   metrics: Metrics;
   logger: Logger;
-  checks: CheckOptions;
+  /** The quality gate (stateful: one per process stage). */
+  gate: Gate;
+  /** Records the gate's verdicts as validation runs. */
+  runs: RunRecorder;
   /** Dataset name inside the zones. */
   dataset?: string;
   /** Observes when a batch became visible in the latest cache (benchmarks measure latency with it). */
@@ -40,11 +45,12 @@ export interface ProcessorDeps {
 }
 
 /**
- * The process stage: basic checks → route. Per batch:
- * 1. every tick is checked; the newest passing tick per symbol goes to the latest cache at once
- *    (that is what "live" means, so it does not wait for the slower durable writes);
- * 2. then, concurrently: all ticks to the raw zone, failing ticks (with their reason) to the quarantine
- *    zone, passing ticks and their partial bars to the store in one atomic write.
+ * The process stage: quality gate → route. Per batch:
+ * 1. every tick is validated against the expectation suite; the newest passing tick per symbol goes to
+ *    the latest cache at once (that is what "live" means, so it does not wait for the durable writes);
+ * 2. then, concurrently: all ticks to the raw zone; failing ticks to the quarantine zone with the failed
+ *    expectation, observed value, threshold, suite version and run id; passing ticks to the curated zone,
+ *    and with their partial bars to the store in one atomic write.
  * The returned promise resolves only when every durable sink has the batch, which is when the bus may
  * acknowledge it. Each sink group-commits (see GroupWriter): batches that arrive while it is writing are
  * written together next. A failing sink is retried with backoff, alone, so the others are not written twice.
@@ -55,13 +61,14 @@ export class Processor {
   #stopping = false;
   readonly #raw: GroupWriter<ZonePart>;
   readonly #quarantine: GroupWriter<ZonePart>;
+  readonly #curated: GroupWriter<ZonePart>;
   readonly #store: GroupWriter<StorePart>;
   readonly #cache: GroupWriter<readonly Tick[]>;
 
   constructor(deps: ProcessorDeps) {
     this.#d = deps;
     this.#dataset = deps.dataset ?? 'ticks';
-    const zoneWriter = (zone: 'raw' | 'quarantine') =>
+    const zoneWriter = (zone: 'raw' | 'quarantine' | 'curated') =>
       new GroupWriter<ZonePart>(
         (parts) => {
           const ticks = concat(parts.map((p) => p.ticks));
@@ -72,6 +79,7 @@ export class Processor {
       );
     this.#raw = zoneWriter('raw');
     this.#quarantine = zoneWriter('quarantine');
+    this.#curated = zoneWriter('curated');
     // Small deliveries (a network bus hands over a message at a time) must not cost a cache round trip
     // each: while one update is in flight the next ones gather, and the cache keeps the newest per symbol.
     this.#cache = new GroupWriter<readonly Tick[]>(
@@ -94,8 +102,10 @@ export class Processor {
 
   readonly handle = async (ticks: Tick[]): Promise<void> => {
     const d = this.#d;
-    const now = nowMicros();
-    const { good, bad, failures } = checkBatch(ticks, now, d.checks);
+    const started = performance.now();
+    const r = d.gate.evaluate(ticks);
+    d.metrics.gateSeconds.inc((performance.now() - started) / 1000);
+    const good = r.passed;
     const { bars, latest } = aggregateBatch(good);
 
     if (latest.length > 0) {
@@ -106,23 +116,42 @@ export class Processor {
       d.metrics.latestAge.observe(Math.max(0, at - good[0]!.recvTs) / 1e6);
     }
 
-    d.metrics.batches.inc({ stage: 'process' });
-    if (good.length > 0) d.metrics.ticksProcessed.inc({ result: 'pass' }, good.length);
-    if (bad.length > 0) {
-      d.metrics.ticksProcessed.inc({ result: 'quarantine' }, bad.length);
-      const byReason = new Map<string, number>();
-      for (const f of failures) byReason.set(f.check, (byReason.get(f.check) ?? 0) + 1);
-      for (const [reason, n] of byReason) d.metrics.quarantined.inc({ reason }, n);
-    }
-
+    const runId = this.#account(r);
     const writes: Array<Promise<void>> = [this.#raw.add({ ticks })];
-    if (bad.length > 0) {
-      const notes: ZoneAnnotation[] = failures.map((f) => ({ reason: f.check, detail: f.detail }));
-      writes.push(this.#quarantine.add({ ticks: bad, notes }));
+    if (r.failed.length > 0) writes.push(this.#quarantine.add({ ticks: r.failed, notes: quarantineNotes(r, d.gate.suite, runId) }));
+    if (good.length > 0) {
+      writes.push(this.#curated.add({ ticks: good }));
+      writes.push(this.#store.add({ ticks: good, bars }));
     }
-    if (good.length > 0) writes.push(this.#store.add({ ticks: good, bars }));
     await Promise.all(writes);
   };
+
+  /** Metrics, the batch's QUALITY log line and the validation run; returns the run id. */
+  #account(r: GateResult): string {
+    const d = this.#d;
+    const runId = d.runs.record(r);
+    const rows = r.passed.length + r.failed.length;
+    d.metrics.batches.inc({ stage: 'process' });
+    d.metrics.qualityBatches.inc({ verdict: r.verdict });
+    if (r.passed.length > 0) d.metrics.ticksProcessed.inc({ result: 'pass' }, r.passed.length);
+    if (r.passed.length - r.warned > 0) d.metrics.qualityRows.inc({ result: 'pass' }, r.passed.length - r.warned);
+    if (r.warned > 0) d.metrics.qualityRows.inc({ result: 'warn' }, r.warned);
+    if (r.failed.length > 0) {
+      d.metrics.ticksProcessed.inc({ result: 'quarantine' }, r.failed.length);
+      d.metrics.qualityRows.inc({ result: 'fail' }, r.failed.length);
+      // The first quarantine failure of each row is its reason.
+      const byReason = new Map<string, number>();
+      for (const f of r.failures) byReason.set(f[0]!.expectation, (byReason.get(f[0]!.expectation) ?? 0) + 1);
+      for (const [reason, n] of byReason) d.metrics.quarantined.inc({ reason }, n);
+    }
+    for (const e of r.expectations) if (e.failed > 0) d.metrics.qualityFailures.inc({ expectation: e.name, action: e.action }, e.failed);
+    const line = `QUALITY=${r.verdict} rows=${rows} passed=${r.passed.length} failed=${r.failed.length} warned=${r.warned}`;
+    const fields = { quality: r.verdict, rows, passed: r.passed.length, failed: r.failed.length, warned: r.warned, run: runId, suite: `${d.gate.suite.name}@${d.gate.suite.version}` };
+    // Every batch logs its verdict; at full speed that is hundreds of lines a second, so PASS is debug.
+    if (r.verdict === 'PASS') d.logger.debug(fields, line);
+    else d.logger.info({ ...fields, failing: r.expectations.filter((e) => !e.success).map((e) => e.name) }, line);
+    return runId;
+  }
 
   async #retrying(name: string, write: () => Promise<void>): Promise<void> {
     const d = this.#d;
@@ -142,4 +171,22 @@ export class Processor {
       }
     }
   }
+}
+
+/** The quarantine zone's fields next to each failing tick: what failed, what was seen, against what. */
+export function quarantineNotes(r: Pick<GateResult, 'failures'>, suite: Pick<Suite, 'name' | 'version'>, runId: string): ZoneAnnotation[] {
+  return r.failures.map((fs) => {
+    const f = fs[0]!;
+    return {
+      reason: f.expectation,
+      expectation: f.expectation,
+      observed: f.observed,
+      threshold: f.threshold,
+      detail: `${f.column ?? 'row'} ${JSON.stringify(f.observed)} violates ${f.type} ${f.threshold}`,
+      failed: fs.filter((x) => x.action === 'quarantine').map((x) => x.expectation).join(','),
+      suite: suite.name,
+      suite_version: suite.version,
+      run_id: runId,
+    };
+  });
 }

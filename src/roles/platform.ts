@@ -11,15 +11,18 @@ import { TicklineError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { Metrics } from '../core/metrics.ts';
 import type { Tick } from '../core/tick.ts';
-import { nowMicros, type Micros } from '../core/time.ts';
+import type { Micros } from '../core/time.ts';
 import type { Bus, Subscription } from '../ports/bus.ts';
 import type { Cache } from '../ports/cache.ts';
 import type { Health } from '../ports/health.ts';
 import type { Source } from '../ports/source.ts';
 import type { Store } from '../ports/store.ts';
 import type { Zones } from '../ports/zones.ts';
-import { checkBatch } from '../pipeline/checks.ts';
 import { Processor } from '../pipeline/processor.ts';
+import { QualityService } from '../pipeline/quality-service.ts';
+import { RunRecorder } from '../pipeline/runs.ts';
+import { Gate } from '../quality/gate.ts';
+import { loadSuite } from '../quality/suite.ts';
 import { SimSource } from '../sources/sim.ts';
 import { dependenciesOf, parseRoles, type RoleName } from './roles.ts';
 
@@ -69,6 +72,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let zones: Zones | undefined;
   let subscription: Subscription | undefined;
   let processor: Processor | undefined;
+  let runs: RunRecorder | undefined;
   let api: FastifyInstance | null = null;
   const abort = new AbortController();
   const running: Array<Promise<void>> = [];
@@ -106,14 +110,18 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       opened.push({ name: 'bus', close: () => bus!.close() });
     }
 
+    const suite = loadSuite(config.qualitySuite === '' ? undefined : config.qualitySuite);
+    logger.info({ suite: suite.name, version: suite.version, file: suite.file, expectations: suite.expectations.length }, 'quality suite loaded');
     if (roles.has('process')) {
+      runs = new RunRecorder({ zones: zones!, logger, suite, runSeconds: config.qualityRunSeconds });
       processor = new Processor({
         store: store!,
         cache: cache!,
         zones: zones!,
         metrics,
         logger,
-        checks: { maxFutureSkewUs: config.maxFutureSkewMs * 1000 },
+        gate: new Gate(suite),
+        runs: runs!,
         onVisible: opts.onVisible,
       });
       // Many batches in flight: the cache update of a new batch must not wait behind a store commit or a
@@ -123,15 +131,20 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const ingest = bus
       ? async (ticks: Tick[]): Promise<IngestResult> => {
-          const checked = checkBatch(ticks, nowMicros(), { maxFutureSkewUs: config.maxFutureSkewMs * 1000 });
+          // A preview for the caller: the same suite on a fresh gate (stateful expectations see only this
+          // request). The process stage's verdict, with the stream's state, is the one that routes.
+          const checked = new Gate(suite).evaluate(ticks);
           const issues: IngestResult['issues'] = [];
-          if (checked.bad.length > 0) {
+          if (checked.failed.length > 0) {
             const index = new Map<Tick, number>(ticks.map((t, i) => [t, i]));
-            checked.bad.forEach((t, k) => issues.push({ index: index.get(t)!, reason: `${checked.failures[k]!.check}: ${checked.failures[k]!.detail}` }));
+            checked.failed.forEach((t, k) => {
+              const f = checked.failures[k]![0]!;
+              issues.push({ index: index.get(t)!, reason: `${f.expectation}: ${f.column ?? 'row'} ${JSON.stringify(f.observed)} violates ${f.type} ${f.threshold}` });
+            });
           }
           await bus!.publish(config.topic, ticks);
           metrics.ticksIn.inc({ source: 'api' }, ticks.length);
-          return { accepted: ticks.length, quarantined: checked.bad.length, issues };
+          return { accepted: ticks.length, quarantined: checked.failed.length, issues };
         }
       : null;
 
@@ -187,7 +200,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     if (roles.has('api')) {
       if (!store || !cache) throw new TicklineError('TL_ERR_CONFIG', 'the api role needs a store and a cache');
-      const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()) };
+      const quality = zones ? new QualityService({ zones, store, cache, suite, logger, liveRun: () => runs?.current() ?? null }) : null;
+      const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()), quality };
       const app = await buildApi(deps);
       api = app;
       await app.listen({ port: config.port, host: config.host });
@@ -217,6 +231,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         if (bus) await bus.close();
         if (subscription) await subscription.stop();
         processor?.stop();
+        await runs?.close();
         await closeAll();
         logger.info('tickline stopped');
       })();

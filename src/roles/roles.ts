@@ -15,11 +15,11 @@ export const ROLES = {
   ingest: { needs: ['bus'], description: 'runs the sources (simulated feed) and publishes their ticks to the bus' },
   process: {
     needs: ['bus', 'store', 'cache', 'zones'],
-    description: 'consumes the bus: basic checks, raw/quarantine zones, store history and bars, latest cache',
+    description: 'consumes the bus: quality gate, raw/curated/quarantine zones, validation runs, store history and bars, latest cache',
   },
   api: {
-    needs: ['bus', 'store', 'cache'],
-    description: 'serves the REST API, OpenAPI and metrics; its ingest routes publish to the bus',
+    needs: ['bus', 'store', 'cache', 'zones'],
+    description: 'serves the REST API, OpenAPI and metrics; its ingest routes publish to the bus; quality runs, quarantine, replay and release read the zones',
   },
 } as const satisfies Record<string, RoleSpec>;
 
