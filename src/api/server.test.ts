@@ -26,6 +26,13 @@ const ROUTES: Array<[string, string]> = [
   ['post', '/ingest/quote'],
   ['get', '/market_data/last_price/{symbol}'],
   ['get', '/prices/latest'],
+  ['get', '/v1/quality/suite'],
+  ['get', '/v1/quality/runs'],
+  ['get', '/v1/quality/runs/{id}'],
+  ['get', '/v1/quality/runs/{id}/report'],
+  ['get', '/v1/quarantine'],
+  ['post', '/v1/quarantine/release'],
+  ['post', '/v1/replay'],
 ];
 
 describe('OpenAPI and Swagger UI', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Tick } from '../core/tick.ts';
-import { checkBatch } from '../pipeline/checks.ts';
+import { Gate } from '../quality/gate.ts';
+import { loadSuite } from '../quality/suite.ts';
 import { SimSource, type SimOptions } from './sim.ts';
 
 const base: SimOptions = { symbols: ['AAPL', 'BTC-USD'], rate: 20, seed: 1, badFraction: 0, batchMax: 1000, intervalMs: 1 };
@@ -26,15 +27,15 @@ test('ticks are realistic: near the reference price, valid quotes, round lots fo
   assert.ok(btc.some((t) => !Number.isInteger(t.size)));
   assert.deepEqual(aapl.slice(0, 3).map((t) => t.seq), [1, 2, 3]);
   assert.ok(new Set(aapl.map((t) => t.price)).size > 5, 'prices move');
-  assert.equal(checkBatch(ticks, T0 + 1e6, { maxFutureSkewUs: 5e6 }).bad.length, 0);
+  assert.equal(new Gate(loadSuite()).evaluate(ticks).failed.length, 0);
 });
 
 test('the bad fraction injects each kind of bad tick, caught by the checks', () => {
   const ticks = new SimSource({ ...base, badFraction: 0.2 }).generate(5_000, T0, T0 + 1e6);
-  const r = checkBatch(ticks, T0 + 1e6, { maxFutureSkewUs: 5e6 });
-  const share = r.bad.length / ticks.length;
+  const r = new Gate(loadSuite()).evaluate(ticks);
+  const share = r.failed.length / ticks.length;
   assert.ok(share > 0.15 && share < 0.25, `bad share ${share}`);
-  assert.deepEqual(new Set(r.failures.map((f) => f.check)), new Set(['price_positive', 'bid_le_ask', 'symbol_format', 'not_in_future']));
+  assert.deepEqual(new Set(r.failures.map((f) => f[0]!.expectation)), new Set(['price_positive', 'bid_le_ask', 'symbol_format', 'not_in_future']));
 });
 
 test('run() paces the feed and stops at the limit, awaiting each emit (backpressure)', async () => {

@@ -127,7 +127,7 @@ describe('quality gate end to end (embedded)', () => {
         assert.deepEqual([r.suite, r.suite_version, r.run_id, r.released_by], ['desk', '1', runId, null]);
       }
       const neg = (await getJson<{ rows: Array<Record<string, unknown>> }>(`${p.url}/v1/quarantine?run=${runId}&expectation=price_positive`)).body.rows;
-      assert.deepEqual(neg.map((r) => r.observed).sort(), [-2, -1]);
+      assert.deepEqual(neg.map((r) => Number(r.observed)).sort((a, b) => a - b), [-2, -1]);
       const crossed = (await getJson<{ rows: Array<Record<string, unknown>> }>(`${p.url}/v1/quarantine?symbol=msft&expectation=crossed&from=${formatIsoMicros(HOUR)}&to=${formatIsoMicros(HOUR + H)}`)).body.rows;
       assert.deepEqual(crossed.map((r) => r.seq), [300]);
 

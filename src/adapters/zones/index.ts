@@ -1,9 +1,18 @@
 import { TicklineError, show } from '../../core/errors.ts';
 import type { Zones } from '../../ports/zones.ts';
 import { Registry, urlPath } from '../registry.ts';
-import { createFileZones, type FileZonesOptions } from './file.ts';
+import { createFileZones } from './file.ts';
+import { zonesOptionsFromUrl } from './options.ts';
+import { createS3Zones } from './s3.ts';
 
-/** Zones adapters by URL scheme. `file://<dir>[?rollBytes=&rollMs=&maxOpen=]`. */
+/**
+ * Zones adapters by URL scheme:
+ * - `file://<dir>[?options]`
+ * - `s3://<bucket>[/<prefix>][?endpoint=&region=&forcePathStyle=&options]`
+ *
+ * Options of both: rollBytes, rollMs, maxOpen, rawGzip, curatedGraceMs, compactAt, retainRaw,
+ * retainCurated, retainQuarantine (see docs/zones.md).
+ */
 export const zonesRegistry = new Registry<Zones>('zones');
 
 zonesRegistry.register('file', (url, ctx) => {
@@ -12,16 +21,8 @@ zonesRegistry.register('file', (url, ctx) => {
   if (dir === '' || dir === '/') {
     throw new TicklineError('TL_ERR_BAD_URL', `zones: ${show(url.href)} names no directory; use file://./dir or file:///abs/dir`);
   }
-  const options: FileZonesOptions = { logger: ctx.logger };
-  for (const [key, value] of url.searchParams) {
-    if (key !== 'rollBytes' && key !== 'rollMs' && key !== 'maxOpen') {
-      throw new TicklineError('TL_ERR_CONFIG', `zones: unknown option ${show(key)} in ${show(url.href)}; known: rollBytes, rollMs, maxOpen`);
-    }
-    const n = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n <= 0) {
-      throw new TicklineError('TL_ERR_CONFIG', `zones: ${key} must be a positive integer, got ${show(value)}`);
-    }
-    options[key] = n;
-  }
-  return createFileZones(dir, options);
+  const { options } = zonesOptionsFromUrl(url);
+  return createFileZones(dir, { ...options, logger: ctx.logger });
 });
+
+zonesRegistry.register('s3', (url, ctx) => createS3Zones(url, ctx));
