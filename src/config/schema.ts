@@ -119,7 +119,7 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
     env: 'TICKLINE_ZONES',
     default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/zones`,
     parse: url,
-    doc: 'Raw/curated/quarantine zones: file://<dir>',
+    doc: 'Raw/curated/quarantine zones: file://<dir> or s3://bucket/prefix?endpoint=&region= (see docs/zones.md)',
   },
   symbols: { env: 'TICKLINE_SYMBOLS', default: DEFAULT_SYMBOLS, parse: symbols, doc: 'Symbols of the simulated feed' },
   simRate: { env: 'TICKLINE_SIM_RATE', default: 20, parse: simRate, doc: 'Simulated updates per second per symbol; "max" runs as fast as the pipeline takes; 0 turns the feed off' },

@@ -15,7 +15,7 @@ export const ERRORS = {
   TL_ERR_CLOSED: { status: 503, text: 'The component is shut down' },
   TL_ERR_UNAVAILABLE: { status: 503, text: 'A dependency is not usable' },
   TL_ERR_STORE: { status: 500, text: 'The store failed' },
-  TL_ERR_ZONE: { status: 500, text: 'A zone write failed' },
+  TL_ERR_ZONE: { status: 500, text: 'A zone operation failed' },
   TL_ERR_API_CLIENT: { status: 502, text: 'The Tickline API could not be reached or answered with an error' },
   TL_ERR_BAD_MESSAGE: { status: 400, text: 'A bus message could not be decoded' },
   TL_ERR_SUITE: { status: 500, text: 'An expectation suite is invalid' },

@@ -41,7 +41,11 @@ test('docker-compose.yml runs the three roles over Kafka, Postgres and Redis wit
     assert.match(env.TICKLINE_CACHE!, /^redis:\/\/redis:6379/);
     assert.ok(env.TICKLINE_STORE_FILE, 'the store URL (with its password) comes from a secret file');
     assert.ok(svc.secrets?.includes('tickline_store_url'));
+    // Replicas share zones through the bucket, never through one local directory.
+    assert.match(env.TICKLINE_ZONES!, /^s3:\/\/tickline\/zones\?endpoint=http:\/\/minio:9000/);
+    assert.ok(svc.secrets?.includes('s3_credentials'), `${name} reads its S3 credentials from a secret file`);
   }
+  assert.ok(services.minio && services['minio-bucket'], 'an S3-compatible store and its bucket');
   assert.deepEqual([...roles].sort(), ['api', 'ingest', 'process']);
   assert.ok(services.api!.ports?.some((p) => p.endsWith(':8000')));
   for (const s of Object.values(doc.secrets)) assert.ok(read(s.file.replace(/^\.\//, '')).length > 0);

@@ -57,10 +57,14 @@ function knownTicks(): In[] {
   const out: In[] = [];
   let x = 12345;
   const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  // A random walk per symbol (moves of up to ±1 %), as real prices move: the default suite's spike
+  // guard would rightly quarantine prices drawn at random.
+  const last = new Map<string, number>();
   for (let i = 0; i < 900; i++) {
     const symbol = SYMBOLS[i % 3]!;
     const ts = T0 + i * 10_000_123 + Math.floor(rnd() * 1000);
-    const price = Math.round((100 + rnd() * 50) * 100) / 100;
+    const price = Math.round((last.get(symbol) ?? 125) * (1 + (rnd() - 0.5) * 0.02) * 100) / 100;
+    last.set(symbol, price);
     out.push({ symbol, ts: formatIsoMicros(ts), price, size: Math.floor(rnd() * 500), bid: price - 0.01, ask: price + 0.01, seq: i });
   }
   // Late arrivals: swap a few neighbours so some ticks arrive after newer ones of the same symbol.
