@@ -22,6 +22,7 @@ export interface ConfigValues {
   batchLingerMs: number;
   busCapacity: number;
   qualitySuite: string;
+  stopGraceMs: number;
   qualityRunSeconds: number;
   logLevel: (typeof LOG_LEVELS)[number];
   apiUrl: string;
@@ -135,6 +136,12 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
     default: '',
     parse: str(/^[^\0]*$/, 'a path to a .yaml, .yml or .json suite file'),
     doc: 'Expectation suite of the quality gate (YAML or JSON file); empty: the bundled suites/default.yaml',
+  },
+  stopGraceMs: {
+    env: 'TICKLINE_STOP_GRACE_MS',
+    default: 30_000,
+    parse: int(100, 3_600_000),
+    doc: 'On stop, how long sinks that keep failing are retried before unwritten batches are left unacknowledged',
   },
   qualityRunSeconds: { env: 'TICKLINE_QUALITY_RUN_SECONDS', default: 60, parse: int(1, 86_400), doc: 'Length of one streaming validation run, in seconds' },
   logLevel: { env: 'TICKLINE_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), doc: 'Log level' },

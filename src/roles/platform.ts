@@ -227,9 +227,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         if (api) await api.close();
         abort.abort();
         await Promise.all(running);
+        // A sink that keeps failing (its server gone for good) must not hold the stop forever: after the
+        // grace period the process stage gives up retrying, and what it had not written stays
+        // unacknowledged on a durable bus, to be delivered again after the restart.
+        const giveUp = setTimeout(() => {
+          logger.error({ graceMs: config.stopGraceMs }, 'stop: sinks still failing after the grace period; giving up on unwritten batches');
+          processor?.stop();
+          void subscription?.stop();
+        }, config.stopGraceMs);
+        giveUp.unref();
         // The bus delivers everything it accepted before it closes; then the consumer stops.
         if (bus) await bus.close();
         if (subscription) await subscription.stop();
+        clearTimeout(giveUp);
         processor?.stop();
         await runs?.close();
         await closeAll();

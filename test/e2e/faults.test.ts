@@ -131,6 +131,25 @@ describe('faults: Kafka → Postgres + Redis', { skip }, () => {
     assert.equal(await stopRole(proc), 0);
   });
 
+  test('a store that stays broken does not hold SIGTERM forever: the stop gives up after its grace period', async () => {
+    const n = 200_000;
+    const { schema, env, ingestEnv } = await setup(n);
+    const proc = await spawnRole('process', { ...env, TICKLINE_STOP_GRACE_MS: '2000' });
+    procs.push(proc);
+    const ingest = await spawnRole('ingest', ingestEnv);
+    procs.push(ingest);
+    await until(async () => (await storeState(db!, schema).catch(() => ({ total: 0 }))).total > 1_000, 60_000, 'the first ticks stored');
+    // The store's tables vanish for good: every write now fails and is retried.
+    await db!.query(`DROP SCHEMA ${schema} CASCADE`);
+    await until(async () => /store write failed/.test(proc.output()), 30_000, 'a failing store write');
+    const t0 = Date.now();
+    const code = await Promise.race([stopRole(proc), new Promise<string>((r) => setTimeout(() => r('still running'), 20_000))]);
+    assert.notEqual(code, 'still running', `the process role did not exit within 20 s of SIGTERM:\n${proc.output().slice(-2000)}`);
+    assert.ok(Date.now() - t0 >= 1_500, 'it retried for its grace period first');
+    assert.match(proc.output(), /giving up on unwritten batches/);
+    await stopRole(ingest, 'SIGKILL');
+  });
+
   test('Redis, Postgres and the Kafka broker restart during a run: the pipeline resumes and nothing is lost', async () => {
     const n = 150_000;
     const { schema, env, ingestEnv } = await setup(n);
