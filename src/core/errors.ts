@@ -19,6 +19,9 @@ export const ERRORS = {
   TL_ERR_API_CLIENT: { status: 502, text: 'The Tickline API could not be reached or answered with an error' },
   TL_ERR_BAD_MESSAGE: { status: 400, text: 'A bus message could not be decoded' },
   TL_ERR_SUITE: { status: 500, text: 'An expectation suite is invalid' },
+  TL_ERR_UNAUTHENTICATED: { status: 401, text: 'Authentication is required or failed' },
+  TL_ERR_FORBIDDEN: { status: 403, text: 'The credentials do not allow this' },
+  TL_ERR_RATE_LIMITED: { status: 429, text: 'Too many attempts; try again later' },
   TL_ERR_INTERNAL: { status: 500, text: 'Internal error' },
 } as const;
 
