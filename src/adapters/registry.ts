@@ -12,6 +12,11 @@ export interface AdapterContext {
   batchMax?: number;
   /** The process's metrics, for adapters that count their own events (reconnects, bad messages). */
   metrics?: Metrics;
+  /**
+   * False when this process does not own the adapter's local state (an `api` role beside a `process`
+   * role on one zones directory): it must not treat the owner's work in progress as crash leftovers.
+   */
+  owner?: boolean;
 }
 
 export type AdapterFactory<T> = (url: URL, ctx: AdapterContext) => Promise<T> | T;

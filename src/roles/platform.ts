@@ -96,7 +96,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       await s.init();
     }
     if (needs.has('zones')) {
-      zones = await zonesRegistry.create(config.zones, ctx);
+      // Only the process role writes the zones' staged files; other roles must leave them alone.
+      zones = await zonesRegistry.create(config.zones, { ...ctx, owner: roles.has('process') });
       opened.push({ name: 'zones', close: () => zones!.close() });
     }
     if (needs.has('cache')) {

@@ -22,7 +22,7 @@ zonesRegistry.register('file', (url, ctx) => {
     throw new TicklineError('TL_ERR_BAD_URL', `zones: ${show(url.href)} names no directory; use file://./dir or file:///abs/dir`);
   }
   const { options } = zonesOptionsFromUrl(url);
-  return createFileZones(dir, { ...options, logger: ctx.logger });
+  return createFileZones(dir, { ...options, logger: ctx.logger, owner: ctx.owner !== false });
 });
 
 zonesRegistry.register('s3', (url, ctx) => createS3Zones(url, ctx));

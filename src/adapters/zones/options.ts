@@ -23,6 +23,12 @@ export interface StagedZonesOptions {
   publishAttempts?: number;
   /** First delay between publish attempts, doubling up to 5 s, in ms. Default 200. */
   retryBaseMs?: number;
+  /**
+   * False when another process owns this staging directory (e.g. an `api` role beside the `process`
+   * role on one `file://` directory): then opening neither recovers nor clears what is staged there,
+   * because those files are the owner's work in progress, not a crash's leftovers. Default true.
+   */
+  owner?: boolean;
   logger?: Logger;
 }
 
@@ -95,6 +101,7 @@ const DEFAULT_PUBLISH_ATTEMPTS = 5;
 const DEFAULT_RETRY_BASE_MS = 200;
 
 export interface ResolvedZonesOptions {
+  owner: boolean;
   rollBytes: number;
   rollMs: number;
   maxOpen: number;
@@ -129,6 +136,7 @@ export function resolveOptions(o: StagedZonesOptions): ResolvedZonesOptions {
     retain,
     publishAttempts: positiveInt(o.publishAttempts, DEFAULT_PUBLISH_ATTEMPTS, 'publishAttempts'),
     retryBaseMs: positiveInt(o.retryBaseMs, DEFAULT_RETRY_BASE_MS, 'retryBaseMs'),
+    owner: o.owner ?? true,
   };
 }
 

@@ -69,5 +69,5 @@ export async function createS3Zones(url: URL, ctx: AdapterContext): Promise<S3Zo
   // One staging directory per destination: the same bucket and prefix reopen the same directory,
   // so what a crash left behind is uploaded, whatever the roll options are this time.
   const id = createHash('sha256').update(`${endpoint ?? 'aws'}\n${bucket}\n${prefix}`).digest('hex').slice(0, 16);
-  return S3Zones.open(location, join(ctx.dataDir, 'zones-staging', id), { ...options, logger: ctx.logger });
+  return S3Zones.open(location, join(ctx.dataDir, 'zones-staging', id), { ...options, logger: ctx.logger, owner: ctx.owner !== false });
 }

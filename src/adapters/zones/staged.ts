@@ -135,9 +135,13 @@ export class StagedZones implements Zones {
     try {
       await mkdir(this.staging, { recursive: true });
       // Private copies and DuckDB's spill space of a previous run are of no use now.
-      await rm(this.#tmp, { recursive: true, force: true });
-      await mkdir(this.#tmp, { recursive: true });
-      await this.#recover();
+      if (this.#o.owner === false) {
+        await mkdir(this.#tmp, { recursive: true });
+      } else {
+        await rm(this.#tmp, { recursive: true, force: true });
+        await mkdir(this.#tmp, { recursive: true });
+        await this.#recover();
+      }
     } catch (cause) {
       await this.close().catch(noop);
       throw cause instanceof TicklineError
@@ -518,7 +522,7 @@ export class StagedZones implements Zones {
     // An unfinished swap of this hour may still publish its merge of these very parts.
     if ([...this.#unfinished.values()].includes(prefix)) return;
     try {
-      const parts = (await this.#filesIn(prefix)).filter((n) => formatOf(n) === 'parquet');
+      const parts = await this.#mergeableParts(prefix, dir);
       if (parts.length <= this.#o.compactAt) return;
       const name = `part-${this.#ids.next()}.parquet`;
       const pending = join(dir, `.${name}${PENDING_SUFFIX}`);
@@ -542,6 +546,27 @@ export class StagedZones implements Zones {
       // The parts stay as they are, which is correct, only less tidy; the next seal tries again.
       this.#logger?.warn({ err, partition: prefix }, 'curated compaction failed');
     }
+  }
+
+  /**
+   * The visible Parquet parts of a curated hour that compaction may merge and then delete. On a
+   * remote store a part whose staged copy is still in `dir` is left out: that copy is uploaded again
+   * later (by the retry of a publish whose outcome was unknown, or on the next open after a crash
+   * between the upload and the removal of the copy), and had the visible part been merged and deleted
+   * meanwhile, the re-upload would bring its rows back beside the merged file. It is merged once its
+   * copy is gone.
+   */
+  async #mergeableParts(prefix: string, dir: string): Promise<string[]> {
+    const parts = (await this.#filesIn(prefix)).filter((n) => formatOf(n) === 'parquet');
+    if (this.store.localPath('') !== null) return parts;
+    let staged: Set<string>;
+    try {
+      staged = new Set(await readdir(dir));
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+      return parts;
+    }
+    return parts.filter((n) => !staged.has(n));
   }
 
   /** Caller holds the partition lock. */
