@@ -14,8 +14,9 @@
  * Postgres for that).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.ts';
 import { show, TicklineError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { redactUrl, urlPath } from '../adapters/registry.ts';
@@ -368,27 +369,8 @@ async function load(path: string): Promise<State> {
 }
 
 /** Temp file (0600) + fsync + rename + fsync of the directory. */
-async function writeAtomic(path: string, body: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+function writeAtomic(path: string, body: string): Promise<void> {
+  return writeFileAtomic(path, body, { tmp: `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`, mode: 0o600, exclusive: true, syncDir: true });
 }
 
 /**

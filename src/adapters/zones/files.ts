@@ -4,6 +4,7 @@ import { access, open, rename, rmdir, unlink, type FileHandle } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { PENDING_SUFFIX } from './layout.ts';
 
 /** Local file steps shared by the writers, sealing, recovery and the local store. */
@@ -18,20 +19,8 @@ export async function syncFile(path: string): Promise<void> {
 }
 
 /** Writes `body` to `tmp`, syncs it and renames it to `target`, so `target` is never seen half-written. */
-export async function writeFileSynced(tmp: string, body: Buffer | string, target: string): Promise<void> {
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, target);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
+export function writeFileSynced(tmp: string, body: Buffer | string, target: string): Promise<void> {
+  return writeFileAtomic(target, body, { tmp });
 }
 
 /** Compresses `src` into `dest` as one complete gzip stream and syncs it. */
