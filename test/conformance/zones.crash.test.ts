@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { zonesRegistry } from '../../src/adapters/zones/index.ts';
 import { silentLogger } from '../../src/core/log.ts';
-import { downloadPrefix, startS3 } from '../support/s3.ts';
+import { downloadPrefix, startS3, testS3Client } from '../support/s3.ts';
 import { BATCH } from './zones.crash-child.ts';
 import { duckQuery } from './zones.suite.ts';
 
@@ -124,6 +126,42 @@ describe('zones survive a killed writer', () => {
   after(async () => {
     await s3.stop();
     await rm(tmp, { recursive: true, force: true });
+  });
+
+  // The checks below hold the adapter to S3's all-or-nothing PUT; the local server must keep it too,
+  // or a writer killed mid-upload would leave a torn object S3 itself never shows.
+  it('the local S3 server, like S3, shows no object of a PUT that is still arriving or was cut short', async () => {
+    const client = testS3Client(s3.endpoint);
+    const keys = async () => (await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'torn/' }))).Contents ?? [];
+    const { port } = new URL(s3.endpoint);
+    // s3rver checks the key id and the clock skew, not the signature.
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d+/g, '');
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'PUT',
+      path: `/${s3.bucket}/torn/part-1.jsonl`,
+      headers: {
+        'content-length': 4000,
+        authorization: `AWS4-HMAC-SHA256 Credential=S3RVER/${amzDate.slice(0, 8)}/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00`,
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        'x-amz-date': amzDate,
+      },
+    });
+    const closed = new Promise<void>((resolve) => req.on('error', () => resolve()).on('close', resolve));
+    try {
+      req.write('x'.repeat(1000));
+      // Time for the server to take the first bytes.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await keys(), [], 'nothing visible while the body arrives');
+      req.destroy();
+      await closed;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await keys(), [], 'nothing visible after the client went away');
+    } finally {
+      req.destroy();
+      client.destroy();
+    }
   });
 
   // Small rolls so raw files are published all the time, not only on flush.

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startS3, testS3Client } from '../../../test/support/s3.ts';
 import { silentLogger } from '../../core/log.ts';
 import { tickToJsonLine, type Tick } from '../../core/tick.ts';
@@ -227,6 +227,51 @@ describe('s3:// zones', () => {
     try {
       assert.deepEqual(await z.list('raw'), ['part-1-x', 'part-2-x'].map((p) => `raw/ticks/date=2024-01-02/hour=03/${p}.jsonl`));
       assert.deepEqual((await filesUnder(staging)).filter((f) => !f.startsWith('.tmp/')), []);
+    } finally {
+      await z.close();
+    }
+  });
+
+  it('does not merge away a part a crash left both uploaded and staged, which open uploads again', async () => {
+    const location = { bucket: s3.bucket, prefix: nextPrefix(), endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true };
+    const staging = join(tmp, 'data-uploaded-and-staged');
+    const hour = 'curated/ticks/date=2024-01-02/hour=03';
+    let z = await S3Zones.open(location, staging, { logger: silentLogger(), compactAt: 100 });
+    await z.append('curated', 'ticks', [tick(1)]);
+    await z.flush();
+    await z.append('curated', 'ticks', [tick(2)]);
+    await z.flush();
+    const [, second] = await z.list('curated');
+    await z.close();
+    // The crash came after the second part's upload, before its staged copy was removed, while rows
+    // of the same hour were being appended.
+    const client = testS3Client(s3.endpoint);
+    try {
+      const out = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${location.prefix}/${second!}` }));
+      await mkdir(join(staging, hour), { recursive: true });
+      await writeFile(join(staging, second!), await out.Body!.transformToByteArray());
+    } finally {
+      client.destroy();
+    }
+    await writeFile(join(staging, hour, '.part-9-x.parquet.inprogress'), `${tickToJsonLine(tick(3))}\n`);
+    const curatedSeqs = async (): Promise<unknown[]> => {
+      const seqs: unknown[] = [];
+      for await (const batch of z.read('curated', 'ticks', {})) seqs.push(...batch.map((r) => r.seq));
+      return seqs.sort();
+    };
+
+    // Sealing the in-progress file on open makes three visible parts, more than compactAt allows,
+    // but the staged one is uploaded again afterwards: merging it would show its rows twice.
+    z = await S3Zones.open(location, staging, { logger: silentLogger(), compactAt: 2 });
+    try {
+      assert.deepEqual(await curatedSeqs(), [1, 2, 3]);
+      assert.equal((await z.list('curated')).length, 3);
+      assert.deepEqual((await filesUnder(staging)).filter((f) => !f.startsWith('.tmp/')), []);
+      // Once its staged copy is gone the part is merged like any other.
+      await z.append('curated', 'ticks', [tick(4)]);
+      await z.flush();
+      assert.equal((await z.list('curated')).length, 1);
+      assert.deepEqual(await curatedSeqs(), [1, 2, 3, 4]);
     } finally {
       await z.close();
     }
