@@ -23,6 +23,7 @@ const ROUTES: Array<[string, string]> = [
   ['get', '/v1/bars'],
   ['post', '/v1/ticks'],
   ['get', '/v1/sources'],
+  ['get', '/v1/live'],
   ['post', '/ingest/quote'],
   ['get', '/market_data/last_price/{symbol}'],
   ['get', '/prices/latest'],

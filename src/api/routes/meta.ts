@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { SourceStatsBody, type RouteOptions } from '../schemas.ts';
+import { LiveHub } from '../live.ts';
+import { SourceStatsBody, SymbolParam, normalizeSymbol, type RouteOptions } from '../schemas.ts';
+
+const LiveQuery = Type.Object({ symbol: Type.Optional(SymbolParam) });
 
 export async function metaRoutes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
   const { deps } = opts;
@@ -15,6 +18,25 @@ export async function metaRoutes(app: FastifyInstance, opts: RouteOptions): Prom
       },
     },
     async () => ({ sources: deps.sources() }),
+  );
+
+  const hub = new LiveHub({ cache: deps.cache, logger: deps.logger });
+  app.addHook('onClose', async () => hub.close());
+  app.get<{ Querystring: { symbol?: string } }>(
+    '/v1/live',
+    {
+      schema: {
+        tags: ['meta'],
+        summary: 'Live updates as Server-Sent Events: `quotes` (what changed, coalesced per symbol, at most 4 a second) and, with ?symbol=, `ticks` of that symbol',
+        querystring: LiveQuery,
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'text/event-stream' }) },
+      },
+    },
+    async (request, reply) => {
+      reply.hijack();
+      await hub.attach(reply.raw, request.query.symbol === undefined ? null : normalizeSymbol(request.query.symbol));
+    },
   );
 
   // Also served by Swagger UI at /docs/json; this is the conventional address for clients and codegen.
