@@ -193,7 +193,7 @@ function addQualityCommands(program: Command): void {
       .option('--run <id>', 'rows quarantined by this validation run')
       .option('--symbol <symbol>', 'only this symbol')
       .option('--expectation <name>', 'only rows failing this expectation')
-      .option('--from <time>', 'event-time start (default: the run\'s span, else the last 24 h)')
+      .option('--from <time>', 'event-time start (default: the run\'s span, else 24 h back to 24 h ahead)')
       .option('--to <time>', 'event-time end (exclusive)')
       .option('-n, --limit <n>', 'at most this many rows', '50'),
   ).action(async (opts: { api?: string; json?: boolean; run?: string; symbol?: string; expectation?: string; from?: string; to?: string; limit: string }) => {

@@ -6,7 +6,7 @@ import { nowMicros, type Micros } from '../core/time.ts';
 import type { Cache } from '../ports/cache.ts';
 import type { Store } from '../ports/store.ts';
 import type { ZoneAnnotation, Zones } from '../ports/zones.ts';
-import type { Gate, GateResult } from '../quality/gate.ts';
+import { describeFailure, type Gate, type GateResult } from '../quality/gate.ts';
 import type { Suite } from '../quality/suite.ts';
 import { aggregateBatch } from './bars.ts';
 import { GroupWriter } from './group-writer.ts';
@@ -182,7 +182,7 @@ export function quarantineNotes(r: Pick<GateResult, 'failures'>, suite: Pick<Sui
       expectation: f.expectation,
       observed: f.observed,
       threshold: f.threshold,
-      detail: `${f.column ?? 'row'} ${JSON.stringify(f.observed)} violates ${f.type} ${f.threshold}`,
+      detail: describeFailure(f),
       failed: fs.filter((x) => x.action === 'quarantine').map((x) => x.expectation).join(','),
       suite: suite.name,
       suite_version: suite.version,

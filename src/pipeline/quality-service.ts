@@ -22,7 +22,7 @@ export interface QuarantineFilter {
   expectation?: string;
   /** Rows quarantined by this validation run. */
   run?: string;
-  /** Event-time range [from, to); defaults to the run's span, else the last 24 hours. */
+  /** Event-time range [from, to); defaults to the run's span, else 24 h back to 24 h ahead (future-dated rows included). */
   from?: Micros;
   to?: Micros;
   limit?: number;
@@ -136,10 +136,10 @@ export class QualityService {
   async getRun(id: string): Promise<RunDoc | null> {
     const key = runKey(id);
     if (!key) return null;
-    const live = this.#d.liveRun?.() ?? null;
-    const text = await this.#d.zones.getDoc(key);
     // This process's open run is fresher than its last save.
+    const live = this.#d.liveRun?.() ?? null;
     if (live && live.id === id) return live;
+    const text = await this.#d.zones.getDoc(key);
     if (text === null) return null;
     return JSON.parse(text) as RunDoc;
   }

@@ -52,6 +52,11 @@ const WARNED = 2;
  *
  * Batches must be evaluated one at a time, in order: that order defines what "earlier" means.
  */
+/** One readable sentence for a failure, e.g. `price -1 violates between > 0`. */
+export function describeFailure(f: RowFailure): string {
+  return `${f.column ?? 'row'} ${JSON.stringify(f.observed)} violates ${f.type} ${f.threshold}`;
+}
+
 export class Gate {
   readonly suite: Suite;
   readonly #checks: readonly Check[];

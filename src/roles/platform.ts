@@ -21,7 +21,7 @@ import type { Zones } from '../ports/zones.ts';
 import { Processor } from '../pipeline/processor.ts';
 import { QualityService } from '../pipeline/quality-service.ts';
 import { RunRecorder } from '../pipeline/runs.ts';
-import { Gate } from '../quality/gate.ts';
+import { Gate, describeFailure } from '../quality/gate.ts';
 import { loadSuite } from '../quality/suite.ts';
 import { SimSource } from '../sources/sim.ts';
 import { dependenciesOf, parseRoles, type RoleName } from './roles.ts';
@@ -130,17 +130,20 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       subscription = await bus!.subscribe(config.topic, processor.handle, { group: 'tickline-process', maxInFlight: 1024 });
     }
 
+    const previewGate = new Gate(suite);
     const ingest = bus
       ? async (ticks: Tick[]): Promise<IngestResult> => {
-          // A preview for the caller: the same suite on a fresh gate (stateful expectations see only this
-          // request). The process stage's verdict, with the stream's state, is the one that routes.
-          const checked = new Gate(suite).evaluate(ticks);
+          // A preview for the caller: the same suite on a reset gate (stateful expectations see only this
+          // request; reset and evaluate are synchronous, so requests cannot interleave). The process
+          // stage's verdict, with the stream's state, is the one that routes.
+          previewGate.reset();
+          const checked = previewGate.evaluate(ticks);
           const issues: IngestResult['issues'] = [];
           if (checked.failed.length > 0) {
             const index = new Map<Tick, number>(ticks.map((t, i) => [t, i]));
             checked.failed.forEach((t, k) => {
               const f = checked.failures[k]![0]!;
-              issues.push({ index: index.get(t)!, reason: `${f.expectation}: ${f.column ?? 'row'} ${JSON.stringify(f.observed)} violates ${f.type} ${f.threshold}` });
+              issues.push({ index: index.get(t)!, reason: `${f.expectation}: ${describeFailure(f)}` });
             });
           }
           await bus!.publish(config.topic, ticks);

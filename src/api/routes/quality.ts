@@ -2,7 +2,6 @@ import { PassThrough } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { TicklineError } from '../../core/errors.ts';
-import { isRunId } from '../../pipeline/runs.ts';
 import type { OnProgress, QualityService, QuarantineFilter } from '../../pipeline/quality-service.ts';
 import { renderRunReport } from '../report.ts';
 import { MAX_LIMIT, SymbolParam, TimeParam, errorResponses, normalizeSymbol, timeParam, timeRange, type RouteOptions } from '../schemas.ts';
@@ -133,7 +132,7 @@ export async function qualityRoutes(app: FastifyInstance, opts: RouteOptions): P
       },
     },
     async (request, reply) => {
-      const run = isRunId(request.params.id) ? await service(opts).getRun(request.params.id) : null;
+      const run = await service(opts).getRun(request.params.id);
       if (!run) throw new TicklineError('TL_ERR_NOT_FOUND', `no validation run ${request.params.id}`);
       return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderRunReport(run));
     },
@@ -145,7 +144,7 @@ export async function qualityRoutes(app: FastifyInstance, opts: RouteOptions): P
       schema: {
         tags: ['quality'],
         summary: 'Quarantined rows with the failed expectation, observed value, threshold, suite version and run',
-        description: 'Event-time range [from, to): defaults to the run\'s span when `run` is given, else the last 24 hours.',
+        description: 'Event-time range [from, to): defaults to the run\'s span when `run` is given, else from 24 hours ago to 24 hours ahead (future-dated rows are what not_in_future quarantines).',
         querystring: QuarantineQuery,
         response: {
           200: Type.Object({ from: Type.String(), to: Type.String(), truncated: Type.Boolean(), rows: Type.Array(FreeObject) }),
