@@ -68,7 +68,7 @@ async function runPipeline(simRate: number | 'max', seconds: number): Promise<Pi
   try {
     const config = loadConfig({
       env: {},
-      overrides: { dataDir: dir, port: 0, simRate, logLevel: 'silent', quiet: true },
+      overrides: { dataDir: dir, port: 0, simRate, logLevel: 'silent', quiet: true, auth: false },
     });
     const lat = new Reservoir();
     const metrics = new Metrics({ defaultMetrics: false });

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { watch as watchDir } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,7 +34,10 @@ const STATIC_FILES = ['favicon.svg'];
 const TARGET = ['es2022', 'chrome109', 'edge109', 'firefox115', 'safari16'];
 
 /** Names this build writes; a rebuild removes only these from the output directory. */
-const OUTPUTS = ['app.js', 'app.css', 'app.js.map', 'app.css.map', 'app.js.LEGAL.txt', 'index.html', ...STATIC_FILES];
+const SERVED = ['app.js', 'app.css', 'index.html', ...STATIC_FILES];
+/** Served files also get gzip and brotli variants, which the server sends to browsers that accept them. */
+const COMPRESSED = SERVED.flatMap((n) => [`${n}.gz`, `${n}.br`]);
+const OUTPUTS = ['app.js', 'app.css', 'app.js.map', 'app.css.map', 'app.js.LEGAL.txt', 'index.html', ...STATIC_FILES, ...COMPRESSED];
 
 /**
  * esbuild options for one build. `write: false`: the outputs are post-processed (hashed, written
@@ -69,6 +73,12 @@ async function writeAtomic(file, contents) {
   await rename(tmp, file);
 }
 
+/** Writes `file.gz` and `file.br` (maximum compression: this runs once per build, not per request). */
+async function writeCompressed(file, contents) {
+  await writeAtomic(`${file}.gz`, gzipSync(contents, { level: 9 }));
+  await writeAtomic(`${file}.br`, brotliCompressSync(contents, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }));
+}
+
 /** The page with its asset references pointed at this build's versions. */
 export function renderIndex(html, versions) {
   let out = html;
@@ -96,10 +106,18 @@ async function emit(result, outDir) {
   }
   // Remove what an earlier build wrote and this one does not (e.g. the legal file of a --dev build).
   await Promise.all(OUTPUTS.filter((n) => !files.has(n)).map((n) => rm(path.join(outDir, n), { force: true })));
-  for (const [name, contents] of files) await writeAtomic(path.join(outDir, name), contents);
-  for (const name of STATIC_FILES) await writeAtomic(path.join(outDir, name), await readFile(path.join(WEB, name)));
+  for (const [name, contents] of files) {
+    await writeAtomic(path.join(outDir, name), contents);
+    if (SERVED.includes(name)) await writeCompressed(path.join(outDir, name), contents);
+  }
+  for (const name of STATIC_FILES) {
+    const contents = await readFile(path.join(WEB, name));
+    await writeAtomic(path.join(outDir, name), contents);
+    await writeCompressed(path.join(outDir, name), contents);
+  }
   const versions = { 'app.css': contentHash(css), 'app.js': contentHash(js) };
   const html = minifyHtml(renderIndex(await readFile(HTML, 'utf8'), versions));
+  await writeCompressed(path.join(outDir, 'index.html'), html);
   await writeAtomic(path.join(outDir, 'index.html'), html);
   const sizes = Object.fromEntries([...files].map(([n, c]) => [n, c.byteLength]));
   return { outDir, versions, sizes, warnings: result.warnings };

@@ -7,6 +7,7 @@ import type { Health } from '../ports/health.ts';
 import type { SourceStats } from '../ports/source.ts';
 import type { Store } from '../ports/store.ts';
 import type { QualityService } from '../pipeline/quality-service.ts';
+import type { AuthService } from '../auth/index.ts';
 
 export interface IngestResult {
   /** Ticks handed to the pipeline (all of them reach the raw zone). */
@@ -38,4 +39,6 @@ export interface ApiDeps {
   sources(): SourceStats[];
   /** Validation runs, quarantine, release and replay; `null` when the process has no zones. */
   quality: QualityService | null;
+  /** Users, sessions, keys and the audit log; `null` when authentication is off (every caller may do everything). */
+  auth: AuthService | null;
 }

@@ -95,6 +95,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   } else {
     request.log.debug({ code: body.code, msg: body.message }, 'request rejected');
   }
+  const retry = (body.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (status === 429 && typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 

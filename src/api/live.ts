@@ -3,9 +3,12 @@ import type { Logger } from '../core/log.ts';
 import type { Tick } from '../core/tick.ts';
 import { formatIsoMicros } from '../core/time.ts';
 import type { Cache } from '../ports/cache.ts';
+import type { PipelineStats } from './stats.ts';
 
 /** Most `ticks` a symbol subscriber gets per event; older ones are dropped (and counted) when a client lags. */
 export const TICKS_PER_EVENT = 200;
+
+const STATS_INTERVAL_MS = 1000;
 
 function quoteJson(t: Tick): Record<string, unknown> {
   return {
@@ -41,13 +44,18 @@ export class LiveHub {
   readonly #logger: Logger;
   readonly #intervalMs: number;
   readonly #clients = new Set<Client>();
+  readonly #stats: (() => Promise<PipelineStats>) | undefined;
   #stopWatch: Promise<() => Promise<void>> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #statsBusy = false;
 
-  constructor(opts: { cache: Cache; logger: Logger; renderHz?: number }) {
+  /** `stats`: the pipeline-health figures, sampled once a second and sent to every client as one `stats` event. */
+  constructor(opts: { cache: Cache; logger: Logger; renderHz?: number; stats?: () => Promise<PipelineStats> }) {
     this.#cache = opts.cache;
     this.#logger = opts.logger;
     this.#intervalMs = Math.round(1000 / Math.max(0.5, Math.min(opts.renderHz ?? 4, 30)));
+    this.#stats = opts.stats;
   }
 
   get clients(): number {
@@ -74,6 +82,25 @@ export class LiveHub {
       for (const c of this.#clients) this.#flush(c);
     }, this.#intervalMs);
     this.#timer.unref();
+    if (this.#stats && !this.#statsTimer) {
+      this.#statsTimer = setInterval(() => void this.#sendStats(), STATS_INTERVAL_MS);
+      this.#statsTimer.unref();
+      void this.#sendStats();
+    }
+  }
+
+  /** One sample for all clients, serialised once; a client still draining skips it (the next one follows in a second). */
+  async #sendStats(): Promise<void> {
+    if (this.#statsBusy || !this.#stats) return;
+    this.#statsBusy = true;
+    try {
+      const event = `event: stats\ndata: ${JSON.stringify(await this.#stats())}\n\n`;
+      for (const c of this.#clients) if (!c.res.writableNeedDrain && !c.res.destroyed) c.res.write(event);
+    } catch (err) {
+      this.#logger.warn({ err }, 'live: sampling the pipeline stats failed');
+    } finally {
+      this.#statsBusy = false;
+    }
   }
 
   async close(): Promise<void> {
@@ -121,6 +148,8 @@ export class LiveHub {
   async #stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#statsTimer = undefined;
     const stop = this.#stopWatch;
     this.#stopWatch = undefined;
     if (stop) await (await stop)().catch((err: unknown) => this.#logger.warn({ err }, 'live: stopping the cache watch failed'));

@@ -1,3 +1,4 @@
+import type { AuthService } from '../auth/index.ts';
 import type { QualityService } from '../pipeline/quality-service.ts';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.ts';
@@ -143,6 +144,8 @@ export interface FakeOptions {
   health?: Record<string, Health>;
   sources?: SourceStats[];
   quality?: QualityService | null;
+  /** Authentication; absent or null: off (every caller may do everything). */
+  auth?: AuthService | null;
 }
 
 export function fakeDeps(opts: FakeOptions = {}): FakeDeps {
@@ -175,6 +178,7 @@ export function fakeDeps(opts: FakeOptions = {}): FakeDeps {
     },
     sources: () => opts.sources ?? [],
     quality: opts.quality ?? null,
+    auth: opts.auth ?? null,
   };
 }
 

@@ -2,7 +2,7 @@
 export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
   const cells = rows.map((r) => columns.map((c) => fmt(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[columns[i]!] === 'number' || r[columns[i]!] == null));
+  const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number') && rows.every((r) => typeof r[c] === 'number' || r[c] == null));
   const line = (vals: string[]) => vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line([...columns]), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { describeConfig, loadConfig, type Config } from '../config/load.ts';
 import { SPEC, type ConfigKey } from '../config/schema.ts';
@@ -6,9 +6,12 @@ import { TicklineError, isTicklineError } from '../core/errors.ts';
 import { INTERVALS, isInterval } from '../core/bar.ts';
 import { createLogger } from '../core/log.ts';
 import { ROLES } from '../roles/roles.ts';
+import { addAdminCommands } from './admin.ts';
+import { apiConnection, apiOption, type ApiOpts } from './api-options.ts';
 import { apiGet, apiPostStream } from './client.ts';
 import { progressBar } from './progress.ts';
 import { table } from './format.ts';
+import { configEnv, processIo, say, type CliIo } from './io.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -31,10 +34,10 @@ const FLAG_KEYS: Array<[flag: string, key: ConfigKey]> = [
   ['logLevel', 'logLevel'],
 ];
 
-function configFrom(opts: CommonOpts & Record<string, unknown>): Config {
+function configFrom(opts: CommonOpts & Record<string, unknown>, io: CliIo): Config {
   const overrides: Partial<Record<ConfigKey, unknown>> = {};
   for (const [flag, key] of FLAG_KEYS) if (opts[flag] !== undefined) overrides[key] = opts[flag];
-  return loadConfig({ file: opts.config, overrides });
+  return loadConfig({ env: configEnv(io.env), file: opts.config, overrides });
 }
 
 function withConfigFlags(cmd: Command): Command {
@@ -53,16 +56,15 @@ function withConfigFlags(cmd: Command): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
 }
 
-function apiOption(cmd: Command): Command {
-  return cmd.option('--api <url>', `Tickline API to ask (${SPEC.apiUrl.env}, default http://localhost:8000)`).option('--json', 'print raw JSON');
-}
-
-function apiBase(opts: { api?: string }): string {
-  return opts.api ?? loadConfig().apiUrl;
-}
-
-export function buildProgram(): Command {
+/**
+ * The whole command tree. `io` carries the streams and environment, so that tests run commands in-process;
+ * errors are thrown (commander's own ones as CommanderError), never turned into `process.exit`.
+ */
+export function buildProgram(io: CliIo = processIo()): Command {
+  // Set before any subcommand is created: subcommands copy these settings when they are made.
   const program = new Command('tickline')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .description('Tickline: real-time market data — sources, bus, quality checks, zones, history, bars and a REST API')
     .version(VERSION)
     .showHelpAfterError()
@@ -71,6 +73,8 @@ export function buildProgram(): Command {
       `
 Quick start:
   tickline start                 run everything in one process (API on http://localhost:8000)
+  tickline keys create --user admin --name me --scope read > key
+                                 an API key for the commands below: export TICKLINE_API_KEY_FILE=key
   tickline latest AAPL           ask the running API for a symbol's latest price
   tickline bars AAPL -i 1m       OHLCV bars
   tickline config                the effective configuration
@@ -84,7 +88,7 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
       .command('start')
       .description('run Tickline: by default every role in one process (simulated feed, DuckDB, in-memory cache, local zones, API)'),
   ).action(async (opts: CommonOpts & Record<string, unknown>) => {
-    const config = configFrom(opts);
+    const config = configFrom(opts, io);
     const { runServer } = await import('./start.ts');
     await runServer(config);
   });
@@ -93,22 +97,22 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
     .option('--json', 'print as JSON')
     .addHelpText('after', `\nKeys:\n${(Object.keys(SPEC) as ConfigKey[]).map((k) => `  ${SPEC[k].env.padEnd(28)} ${SPEC[k].doc}`).join('\n')}`)
     .action((opts: CommonOpts & Record<string, unknown>) => {
-      const config = configFrom(opts);
+      const config = configFrom(opts, io);
       const rows = describeConfig(config);
-      if (opts.json) console.log(JSON.stringify(Object.fromEntries(rows.map((r) => [r.key, r.value])), null, 2));
-      else console.log(table(rows, ['env', 'value']));
+      if (opts.json) say(io, JSON.stringify(Object.fromEntries(rows.map((r) => [r.key, r.value])), null, 2));
+      else say(io, table(rows, ['env', 'value']));
     });
 
   withConfigFlags(
     program.command('migrate').description('create or upgrade the store schema (also done at start); safe to run from several processes at once'),
   ).action(async (opts: CommonOpts & Record<string, unknown>) => {
-    const config = configFrom(opts);
+    const config = configFrom(opts, io);
     const { storeRegistry } = await import('../adapters/store/index.ts');
     const { redactUrl } = await import('../adapters/registry.ts');
     const store = await storeRegistry.create(config.store, { dataDir: config.dataDir, logger: createLogger(config.logLevel) });
     try {
       await store.init();
-      console.log(`schema up to date: ${redactUrl(config.store)}`);
+      say(io, `schema up to date: ${redactUrl(config.store)}`);
     } finally {
       await store.close();
     }
@@ -118,15 +122,15 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
     .command('roles')
     .description('list the roles one process can run and the dependencies each opens')
     .action(() => {
-      console.log(table(Object.entries(ROLES).map(([role, r]) => ({ role, needs: r.needs.join(','), description: r.description })), ['role', 'needs', 'description']));
-      console.log('\nRun a subset with: tickline start --roles ingest,process (default: all)');
+      say(io, table(Object.entries(ROLES).map(([role, r]) => ({ role, needs: r.needs.join(','), description: r.description })), ['role', 'needs', 'description']));
+      say(io, '\nRun a subset with: tickline start --roles ingest,process (default: all)');
     });
 
   apiOption(program.command('latest').description('the latest price of a symbol, from a running Tickline API').argument('<symbol>', 'e.g. AAPL')).action(
-    async (symbol: string, opts: { api?: string; json?: boolean }) => {
-      const p = await apiGet<Record<string, unknown>>(apiBase(opts), 'v1/prices/latest', { symbol: symbol.toUpperCase() });
-      if (opts.json) console.log(JSON.stringify(p, null, 2));
-      else console.log(table([p], ['symbol', 'price', 'bid', 'ask', 'size', 'ts', 'age_ms', 'provider']));
+    async (symbol: string, opts: ApiOpts) => {
+      const p = await apiGet<Record<string, unknown>>(apiConnection(opts, io), 'v1/prices/latest', { symbol: symbol.toUpperCase() });
+      if (opts.json) say(io, JSON.stringify(p, null, 2));
+      else say(io, table([p], ['symbol', 'price', 'bid', 'ask', 'size', 'ts', 'age_ms', 'provider']));
     },
   );
 
@@ -142,29 +146,30 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
       .option('--from <time>', 'ISO 8601 or epoch start (inclusive)')
       .option('--to <time>', 'ISO 8601 or epoch end (exclusive)')
       .option('-n, --limit <n>', 'at most this many (newest) bars', '20'),
-  ).action(async (symbol: string, opts: { api?: string; json?: boolean; interval: string; from?: string; to?: string; limit: string }) => {
-    const r = await apiGet<{ bars: Array<Record<string, unknown>> }>(apiBase(opts), 'v1/bars', {
+  ).action(async (symbol: string, opts: ApiOpts & { interval: string; from?: string; to?: string; limit: string }) => {
+    const r = await apiGet<{ bars: Array<Record<string, unknown>> }>(apiConnection(opts, io), 'v1/bars', {
       symbol: symbol.toUpperCase(),
       interval: opts.interval,
       from: opts.from,
       to: opts.to,
       limit: opts.limit,
     });
-    if (opts.json) console.log(JSON.stringify(r, null, 2));
-    else console.log(table(r.bars, ['start', 'open', 'high', 'low', 'close', 'volume', 'trades']));
+    if (opts.json) say(io, JSON.stringify(r, null, 2));
+    else say(io, table(r.bars, ['start', 'open', 'high', 'low', 'close', 'volume', 'trades']));
   });
 
-  addQualityCommands(program);
+  addQualityCommands(program, io);
+  addAdminCommands(program, io);
   return program;
 }
 
-function printResult(result: Record<string, unknown>, json: boolean | undefined): void {
-  if (json) console.log(JSON.stringify(result, null, 2));
-  else console.log(table([result], Object.keys(result)));
+function printResult(io: CliIo, result: Record<string, unknown>, json: boolean | undefined): void {
+  if (json) say(io, JSON.stringify(result, null, 2));
+  else say(io, table([result], Object.keys(result)));
 }
 
 /** replay, quarantine list|release and quality runs: long work runs in the API's process, with progress here. */
-function addQualityCommands(program: Command): void {
+function addQualityCommands(program: Command, io: CliIo): void {
   apiOption(
     program
       .command('replay')
@@ -173,13 +178,13 @@ function addQualityCommands(program: Command): void {
       .requiredOption('--from <time>', 'ISO 8601 or epoch start of the event-time range (rounded down to the hour)')
       .requiredOption('--to <time>', 'ISO 8601 or epoch end (exclusive, rounded up to the hour)')
       .addHelpText('after', '\nExample:\n  tickline replay --zone raw --from 2026-11-21T00:00Z --to 2026-11-21T06:00Z\n\nThe run appears in "tickline quality runs" and at /v1/quality/runs with its report.'),
-  ).action(async (opts: { api?: string; json?: boolean; zone: string; from: string; to: string }) => {
+  ).action(async (opts: ApiOpts & { zone: string; from: string; to: string }) => {
     if (opts.zone !== 'raw') throw new TicklineError('TL_ERR_VALIDATION', `--zone must be raw (got ${JSON.stringify(opts.zone)}): curated and quarantine are rebuilt from it`);
-    const bar = progressBar();
+    const bar = progressBar(io.stderr);
     try {
-      const r = await apiPostStream<Record<string, unknown>>(apiBase(opts), 'v1/replay', { zone: opts.zone, from: opts.from, to: opts.to }, (p) => bar.update(p));
+      const r = await apiPostStream<Record<string, unknown>>(apiConnection(opts, io), 'v1/replay', { zone: opts.zone, from: opts.from, to: opts.to }, (p) => bar.update(p));
       bar.stop();
-      printResult(r, opts.json);
+      printResult(io, r, opts.json);
     } finally {
       bar.stop();
     }
@@ -196,8 +201,8 @@ function addQualityCommands(program: Command): void {
       .option('--from <time>', 'event-time start (default: the run\'s span, else 24 h back to 24 h ahead)')
       .option('--to <time>', 'event-time end (exclusive)')
       .option('-n, --limit <n>', 'at most this many rows', '50'),
-  ).action(async (opts: { api?: string; json?: boolean; run?: string; symbol?: string; expectation?: string; from?: string; to?: string; limit: string }) => {
-    const r = await apiGet<{ rows: Array<Record<string, unknown>>; truncated: boolean }>(apiBase(opts), 'v1/quarantine', {
+  ).action(async (opts: ApiOpts & { run?: string; symbol?: string; expectation?: string; from?: string; to?: string; limit: string }) => {
+    const r = await apiGet<{ rows: Array<Record<string, unknown>>; truncated: boolean }>(apiConnection(opts, io), 'v1/quarantine', {
       run: opts.run,
       symbol: opts.symbol?.toUpperCase(),
       expectation: opts.expectation,
@@ -205,10 +210,10 @@ function addQualityCommands(program: Command): void {
       to: opts.to,
       limit: opts.limit,
     });
-    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    if (opts.json) say(io, JSON.stringify(r, null, 2));
     else {
-      console.log(table(r.rows, ['symbol', 'ts', 'price', 'expectation', 'observed', 'threshold', 'run_id', 'released_by']));
-      if (r.truncated) console.error(`(more rows than --limit ${opts.limit})`);
+      say(io, table(r.rows, ['symbol', 'ts', 'price', 'expectation', 'observed', 'threshold', 'run_id', 'released_by']));
+      if (r.truncated) io.stderr.write(`(more rows than --limit ${opts.limit})\n`);
     }
   });
   apiOption(
@@ -221,17 +226,17 @@ function addQualityCommands(program: Command): void {
       .option('--from <time>', 'event-time start')
       .option('--to <time>', 'event-time end (exclusive)')
       .addHelpText('after', '\nExamples:\n  tickline quarantine release --run 20261121T163000Z-1a2b3c\n  tickline quarantine release --expectation currency_usd --from 2026-11-21T00:00Z --to 2026-11-22T00:00Z'),
-  ).action(async (opts: { api?: string; json?: boolean; run?: string; symbol?: string; expectation?: string; from?: string; to?: string }) => {
+  ).action(async (opts: ApiOpts & { run?: string; symbol?: string; expectation?: string; from?: string; to?: string }) => {
     if (!opts.run && !opts.symbol && !opts.expectation && !opts.from) {
       throw new TicklineError('TL_ERR_VALIDATION', 'say which rows: --run ID, or --symbol / --expectation / --from … --to …');
     }
     const body: Record<string, unknown> = {};
     for (const k of ['run', 'symbol', 'expectation', 'from', 'to'] as const) if (opts[k] !== undefined) body[k] = k === 'symbol' ? opts[k]!.toUpperCase() : opts[k];
-    const bar = progressBar();
+    const bar = progressBar(io.stderr);
     try {
-      const r = await apiPostStream<Record<string, unknown>>(apiBase(opts), 'v1/quarantine/release', body, (p) => bar.update(p));
+      const r = await apiPostStream<Record<string, unknown>>(apiConnection(opts, io), 'v1/quarantine/release', body, (p) => bar.update(p));
       bar.stop();
-      printResult(r, opts.json);
+      printResult(io, r, opts.json);
     } finally {
       bar.stop();
     }
@@ -240,28 +245,42 @@ function addQualityCommands(program: Command): void {
   const quality = program.command('quality').description('validation runs of the quality gate');
   apiOption(
     quality.command('runs').description('recent validation runs, newest first').option('-n, --limit <n>', 'at most this many', '20'),
-  ).action(async (opts: { api?: string; json?: boolean; limit: string }) => {
-    const r = await apiGet<{ runs: Array<Record<string, unknown>> }>(apiBase(opts), 'v1/quality/runs', { limit: opts.limit });
-    if (opts.json) console.log(JSON.stringify(r, null, 2));
+  ).action(async (opts: ApiOpts & { limit: string }) => {
+    const r = await apiGet<{ runs: Array<Record<string, unknown>> }>(apiConnection(opts, io), 'v1/quality/runs', { limit: opts.limit });
+    if (opts.json) say(io, JSON.stringify(r, null, 2));
     else {
       const rows = r.runs.map((x) => {
         const rows = x.rows as Record<string, number>;
         return { id: x.id, kind: x.kind, verdict: x.verdict, status: x.status, suite: `${String(x.suite)}@${String(x.suite_version)}`, rows: rows.evaluated, failed: rows.failed, started_at: x.started_at };
       });
-      console.log(table(rows, ['id', 'kind', 'verdict', 'status', 'suite', 'rows', 'failed', 'started_at']));
+      say(io, table(rows, ['id', 'kind', 'verdict', 'status', 'suite', 'rows', 'failed', 'started_at']));
     }
   });
 }
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Runs one command line (`argv` as in `process.argv`: node, script, arguments…) and returns its exit
+ * status. Errors are printed to `io.stderr` as `tickline: <message> [<code>]`.
+ */
+export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(io).parseAsync(argv);
+    return io.exitCode;
   } catch (err) {
-    if (isTicklineError(err)) {
-      console.error(`tickline: ${err.message} [${err.code}]`);
-    } else {
-      createLogger('error').error({ err }, 'tickline failed');
-    }
-    process.exitCode = 1;
+    // Commander has printed its own message (or the help) already.
+    if (err instanceof CommanderError) return err.exitCode;
+    if (isTicklineError(err)) io.stderr.write(`tickline: ${err.message} [${err.code}]\n`);
+    else io.stderr.write(`tickline failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
   }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // `tickline … | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+  const code = await runCli(argv);
+  // `start` may have set a failure status while stopping: keep it.
+  if (code !== 0) process.exitCode = code;
 }

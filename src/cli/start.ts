@@ -14,6 +14,7 @@ export async function runServer(config: Config): Promise<void> {
       `Tickline is running (roles: ${roles})`,
       ...(platform.roles.has('api')
         ? [
+            `  Dashboard  ${local}/${config.auth ? '' : '   (authentication is OFF: loopback only)'}`,
             `  API        ${local}`,
             `  Try        curl '${local}/v1/prices/latest?symbol=${config.symbols[0]}'`,
             `  API docs   ${local}/docs`,
@@ -25,6 +26,22 @@ export async function runServer(config: Config): Promise<void> {
       '  Stop with Ctrl-C (everything in flight is flushed first).',
     ].filter(Boolean);
     process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  // Printed once, even with TICKLINE_QUIET: there is no other way to learn it. Written to stdout, never
+  // to the log. TICKLINE_ADMIN_PASSWORD(_FILE) avoids it altogether.
+  if (platform.firstAdminPassword !== null) {
+    process.stdout.write(
+      [
+        '',
+        '  First start: created the user "admin" with this password (shown only this once):',
+        '',
+        `      ${platform.firstAdminPassword}`,
+        '',
+        '  Sign in at the dashboard with it, then add users with "tickline users add" and API keys with',
+        '  "tickline keys create". Lost it? "tickline users passwd admin --local" with the server stopped.',
+        '',
+      ].join('\n') + '\n',
+    );
   }
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -112,7 +112,8 @@ export function describeConfig(config: Config): Array<{ key: ConfigKey; env: str
   return KEYS.map((key) => {
     const v = config[key];
     let value = Array.isArray(v) ? v.join(',') : String(v);
-    if (SPEC[key].secret) value = redactUrl(value);
+    // URLs keep everything but their password; other secrets (a password, a key) show only whether they are set.
+    if (SPEC[key].secret) value = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactUrl(value) : value === '' ? '' : '***';
     return { key, env: SPEC[key].env, value };
   });
 }

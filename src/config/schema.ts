@@ -29,6 +29,13 @@ export interface ConfigValues {
   roles: string;
   ingestMaxBytes: number;
   quiet: boolean;
+  auth: boolean;
+  authStore: string;
+  adminPassword: string;
+  apiKey: string;
+  tlsCert: string;
+  tlsKey: string;
+  trustProxy: boolean;
 }
 
 export interface KeySpec<T> {
@@ -149,6 +156,41 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   roles: { env: 'TICKLINE_ROLES', default: 'all', parse: str(/^[a-z,]+$/, 'a comma-separated list of roles, e.g. all or ingest,process,api'), doc: 'Roles this process runs' },
   ingestMaxBytes: { env: 'TICKLINE_INGEST_MAX_BYTES', default: 16 * 1024 * 1024, parse: int(1024, 1024 ** 3), doc: 'Largest accepted POST /v1/ticks body, in bytes' },
   quiet: { env: 'TICKLINE_QUIET', default: false, parse: bool, doc: 'Suppress the start-up banner' },
+  auth: {
+    env: 'TICKLINE_AUTH',
+    default: true,
+    parse: bool,
+    doc: 'Require a login session or an API key on every route but /health, /ready and /metrics; off is allowed only on a loopback address (see docs/auth.md)',
+  },
+  authStore: {
+    env: 'TICKLINE_AUTH_STORE',
+    default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/auth.json`,
+    parse: url,
+    doc: 'Users, sessions, API keys and the audit log: file://<path>.json or postgres://user@host:5432/db?schema=tickline',
+    secret: true,
+  },
+  adminPassword: {
+    env: 'TICKLINE_ADMIN_PASSWORD',
+    default: '',
+    parse: str(/^[^\0]*$/, 'a password of 12 to 1024 characters'),
+    doc: 'Password of the admin user created on first start; empty: a random one, printed once',
+    secret: true,
+  },
+  apiKey: {
+    env: 'TICKLINE_API_KEY',
+    default: '',
+    parse: str(/^(|tl_[0-9a-f]{16}_[A-Za-z0-9_-]{43})$/, 'an API key tl_<id>_<secret>, as printed by tickline keys create'),
+    doc: 'API key the CLI sends to the API (Authorization: Bearer)',
+    secret: true,
+  },
+  tlsCert: { env: 'TICKLINE_TLS_CERT', default: '', parse: str(/^[^\0]*$/, 'a path to a PEM certificate'), doc: 'Serve HTTPS with this PEM certificate chain (with TICKLINE_TLS_KEY)' },
+  tlsKey: { env: 'TICKLINE_TLS_KEY', default: '', parse: str(/^[^\0]*$/, 'a path to a PEM private key'), doc: 'Private key of TICKLINE_TLS_CERT (PEM file)' },
+  trustProxy: {
+    env: 'TICKLINE_TRUST_PROXY',
+    default: false,
+    parse: bool,
+    doc: 'Behind a reverse proxy: take the client address and scheme from X-Forwarded-For/-Proto (login limits, Secure cookies)',
+  },
 };
 
 export type ConfigKey = keyof ConfigValues;

@@ -22,6 +22,8 @@ export const ERRORS = {
   TL_ERR_UNAUTHENTICATED: { status: 401, text: 'Authentication is required or failed' },
   TL_ERR_FORBIDDEN: { status: 403, text: 'The credentials do not allow this' },
   TL_ERR_RATE_LIMITED: { status: 429, text: 'Too many attempts; try again later' },
+  TL_ERR_PROVIDER: { status: 502, text: 'A market-data provider failed or answered with an error' },
+  TL_ERR_CIRCUIT_OPEN: { status: 503, text: 'A market-data provider is failing; requests to it are paused' },
   TL_ERR_INTERNAL: { status: 500, text: 'Internal error' },
 } as const;
 

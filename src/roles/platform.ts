@@ -25,6 +25,8 @@ import { Gate, describeFailure } from '../quality/gate.ts';
 import { loadSuite } from '../quality/suite.ts';
 import { SimSource } from '../sources/sim.ts';
 import { dependenciesOf, parseRoles, type RoleName } from './roles.ts';
+import { AuthService, openAuthStore } from '../auth/index.ts';
+import { auditConfigChanges } from './audit-config.ts';
 
 export interface PlatformOptions {
   config: Config;
@@ -45,11 +47,22 @@ export interface Platform {
   readonly api: FastifyInstance | null;
   /** Publishes ticks as the ingest API does (present when a bus is open). */
   readonly ingest: ((ticks: Tick[]) => Promise<IngestResult>) | null;
+  /**
+   * The password of the `admin` user when this start created it with a random password (first start,
+   * authentication on, no TICKLINE_ADMIN_PASSWORD): to be shown once, never logged. Otherwise null.
+   */
+  readonly firstAdminPassword: string | null;
   /** Resolves when every source has finished (immediately when there are none). */
   readonly sourcesDone: Promise<void>;
   health(): Promise<Record<string, Health>>;
   /** Graceful stop: no new input, everything accepted flushed to the sinks, connections closed. */
   stop(): Promise<void>;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /**
@@ -65,6 +78,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const needs = dependenciesOf(roles);
   const ctx: AdapterContext = { dataDir: config.dataDir, logger, metrics, busCapacity: config.busCapacity, batchMax: config.batchMax };
 
+  if (!config.auth && roles.has('api') && !isLoopback(config.host)) {
+    throw new TicklineError(
+      'TL_ERR_CONFIG',
+      `TICKLINE_AUTH=off is only allowed on a loopback address, but TICKLINE_HOST is ${JSON.stringify(config.host)}: anyone who can reach it could read and write everything. Listen on 127.0.0.1, or turn authentication on.`,
+    );
+  }
+
   const opened: Array<{ name: string; close: () => Promise<void> }> = [];
   let bus: Bus | undefined;
   let store: Store | undefined;
@@ -74,6 +94,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let processor: Processor | undefined;
   let runs: RunRecorder | undefined;
   let api: FastifyInstance | null = null;
+  let auth: AuthService | null = null;
+  let firstAdminPassword: string | null = null;
   const abort = new AbortController();
   const running: Array<Promise<void>> = [];
   const sources: Source[] = [];
@@ -202,10 +224,23 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       }
     }
 
+    if (roles.has('api') && config.auth) {
+      const authStore = await openAuthStore(config.authStore, { logger });
+      opened.push({ name: 'auth store', close: () => authStore.close() });
+      auth = new AuthService({ store: authStore, logger });
+      const given = config.adminPassword === '' ? undefined : config.adminPassword;
+      const created = await auth.bootstrap(given);
+      if (created !== null) {
+        logger.info({ user: 'admin', from: given === undefined ? 'random' : 'TICKLINE_ADMIN_PASSWORD' }, 'first start: created the admin user');
+        if (given === undefined) firstAdminPassword = created;
+      }
+      await auditConfigChanges(auth, config, logger);
+    }
+
     if (roles.has('api')) {
       if (!store || !cache) throw new TicklineError('TL_ERR_CONFIG', 'the api role needs a store and a cache');
       const quality = zones ? new QualityService({ zones, store, cache, suite, logger, liveRun: () => runs?.current() ?? null }) : null;
-      const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()), quality };
+      const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()), quality, auth };
       const app = await buildApi(deps);
       api = app;
       await app.listen({ port: config.port, host: config.host });
@@ -258,6 +293,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       metrics,
       api,
       ingest,
+      firstAdminPassword,
       sourcesDone: Promise.all(running).then(() => undefined),
       health,
       stop,

@@ -44,7 +44,7 @@ export interface RoleProcess {
 export async function spawnRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TICKLINE_')));
   const child = spawn(process.execPath, [BIN, 'start', '--roles', role], {
-    env: { ...clean, TICKLINE_PORT: '0', TICKLINE_LOG_LEVEL: 'warn', TICKLINE_SIM_RATE: '0', ...env },
+    env: { ...clean, TICKLINE_PORT: '0', TICKLINE_LOG_LEVEL: 'warn', TICKLINE_SIM_RATE: '0', TICKLINE_AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

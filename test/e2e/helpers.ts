@@ -11,7 +11,7 @@ export function tempDir(prefix = 'tickline-e2e-'): { dir: string; remove(): void
 }
 
 export function testConfig(dataDir: string, over: Record<string, unknown> = {}): Config {
-  return loadConfig({ env: {}, overrides: { dataDir, port: 0, simRate: 0, logLevel: 'silent', quiet: true, ...over } });
+  return loadConfig({ env: {}, overrides: { dataDir, port: 0, simRate: 0, logLevel: 'silent', quiet: true, auth: false, ...over } });
 }
 
 export async function start(config: Config, opts: Partial<PlatformOptions> = {}): Promise<Platform & { url: string }> {
@@ -20,8 +20,8 @@ export async function start(config: Config, opts: Partial<PlatformOptions> = {})
   return p as Platform & { url: string };
 }
 
-export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url);
+export async function getJson<T = Record<string, unknown>>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { headers });
   return { status: res.status, body: (await res.json()) as T };
 }
 
