@@ -8,6 +8,8 @@ import type { SourceStats } from '../ports/source.ts';
 import type { Store } from '../ports/store.ts';
 import type { QualityService } from '../pipeline/quality-service.ts';
 import type { AuthService } from '../auth/index.ts';
+import type { PollJobs } from '../jobs/service.ts';
+import type { ProviderHealth } from '../sources/providers/index.ts';
 
 export interface IngestResult {
   /** Ticks handed to the pipeline (all of them reach the raw zone). */
@@ -19,7 +21,7 @@ export interface IngestResult {
 }
 
 /** What the probes (`/health`, `/ready`, `/metrics`) need: every role's process serves them. */
-export type OpsDeps = Pick<ApiDeps, 'config' | 'logger' | 'metrics' | 'health'>;
+export type OpsDeps = Pick<ApiDeps, 'config' | 'logger' | 'metrics' | 'health'> & Partial<Pick<ApiDeps, 'providers'>>;
 
 /** What the API role needs from the rest of the process. Built by `roles/`; tests build their own. */
 export interface ApiDeps {
@@ -41,4 +43,8 @@ export interface ApiDeps {
   quality: QualityService | null;
   /** Users, sessions, keys and the audit log; `null` when authentication is off (every caller may do everything). */
   auth: AuthService | null;
+  /** Polling jobs; `null` when this process keeps none. */
+  pollJobs: PollJobs | null;
+  /** Health of the market-data providers this process uses (for /ready; informational). */
+  providers?: () => Record<string, ProviderHealth>;
 }

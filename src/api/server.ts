@@ -19,6 +19,7 @@ import { ingestRoutes } from './routes/ingest.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { priceRoutes } from './routes/prices.ts';
 import { qualityRoutes } from './routes/quality.ts';
+import { pollJobRoutes } from './routes/poll-jobs.ts';
 import { seedRoutes } from './routes/seed-compat.ts';
 
 /** Same relative path from src/api/ and dist/api/. */
@@ -36,6 +37,7 @@ export const TAGS = [
   { name: 'quality', description: 'Validation runs, quarantine, release and replay' },
   { name: 'auth', description: 'Signing in and out (the dashboard); API clients send an API key instead' },
   { name: 'admin', description: 'Users, API keys and the audit log (admin scope)' },
+  { name: 'poll-jobs', description: 'Polling jobs: provider quotes fetched once per interval' },
 ];
 
 /** TLS material from the configured PEM files, or undefined for plain HTTP. */
@@ -138,6 +140,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(seedRoutes, opts);
   await app.register(metaRoutes, opts);
   await app.register(qualityRoutes, opts);
+  await app.register(pollJobRoutes, opts);
   await app.register(webRoutes);
   return app;
 }

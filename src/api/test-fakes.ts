@@ -1,4 +1,5 @@
 import type { AuthService } from '../auth/index.ts';
+import type { PollJobs } from '../jobs/service.ts';
 import type { QualityService } from '../pipeline/quality-service.ts';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.ts';
@@ -146,6 +147,7 @@ export interface FakeOptions {
   quality?: QualityService | null;
   /** Authentication; absent or null: off (every caller may do everything). */
   auth?: AuthService | null;
+  pollJobs?: PollJobs | null;
 }
 
 export function fakeDeps(opts: FakeOptions = {}): FakeDeps {
@@ -179,6 +181,7 @@ export function fakeDeps(opts: FakeOptions = {}): FakeDeps {
     sources: () => opts.sources ?? [],
     quality: opts.quality ?? null,
     auth: opts.auth ?? null,
+    pollJobs: opts.pollJobs ?? null,
   };
 }
 

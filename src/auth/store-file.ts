@@ -14,9 +14,10 @@
  * Postgres for that).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.ts';
+import { releaseLock, takeLock } from '../core/lock-file.ts';
 import { show, TicklineError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { redactUrl, urlPath } from '../adapters/registry.ts';
@@ -48,16 +49,13 @@ interface State {
   head: AuditHead;
 }
 
-/** Paths opened by a store of this process, so a second store on the same file is refused. */
-const openPaths = new Set<string>();
-
 export async function openFileAuthStore(url: URL, logger?: Logger): Promise<FileAuthStore> {
   const path = resolve(urlPath(url));
   if (!path.endsWith('.json') || url.search !== '') {
     throw new TicklineError('TL_ERR_BAD_URL', `auth store: expected file://<path>.json without parameters, got ${show(redactUrl(url.href))}`);
   }
   await mkdir(dirname(path), { recursive: true });
-  await takeLock(path);
+  await takeLock(path, 'auth store');
   try {
     const state = await load(path);
     logger?.debug({ path, users: state.users.size, audit: state.head.seq }, 'auth file store open');
@@ -377,43 +375,3 @@ function writeAtomic(path: string, body: string): Promise<void> {
  * Takes `<path>.lock`. A lock left by a process that no longer runs (or by an earlier run of this process
  * id, as in containers where the server is always pid 1) is taken over.
  */
-async function takeLock(path: string): Promise<void> {
-  if (openPaths.has(path)) throw new TicklineError('TL_ERR_STORE', `auth store: ${path} is already open in this process`);
-  const lock = `${path}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await open(lock, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-      } finally {
-        await fh.close();
-      }
-      openPaths.add(path);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new TicklineError('TL_ERR_STORE', `auth store: cannot create ${lock}: ${(e as Error).message}`, { cause: e });
-      }
-    }
-    const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) {
-      throw new TicklineError('TL_ERR_STORE', `auth store: ${path} is in use by process ${pid} (delete ${lock} if that process is not Tickline)`);
-    }
-    await unlink(lock).catch(() => {});
-  }
-  throw new TicklineError('TL_ERR_STORE', `auth store: cannot take ${lock}: another process keeps creating it`);
-}
-
-async function releaseLock(path: string): Promise<void> {
-  openPaths.delete(path);
-  await unlink(`${path}.lock`).catch(() => {});
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

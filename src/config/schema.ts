@@ -36,6 +36,16 @@ export interface ConfigValues {
   tlsCert: string;
   tlsKey: string;
   trustProxy: boolean;
+  pollJobsStore: string;
+  streams: string;
+  yahooUrl: string;
+  alphavantageUrl: string;
+  alphavantageKey: string;
+  coingeckoUrl: string;
+  coingeckoKey: string;
+  coingeckoPlan: '' | 'public' | 'demo' | 'pro';
+  coinbaseUrl: string;
+  coinbaseWsUrl: string;
 }
 
 export interface KeySpec<T> {
@@ -80,6 +90,7 @@ function oneOf<T extends string>(values: readonly T[]) {
 
 const URL_RE = /^[a-z][a-z0-9+.-]*:\/\/.*/i;
 const url = str(URL_RE, 'a URL such as scheme://host/path');
+const optionalUrl = str(/^(|(https?|wss?):\/\/[^\s]+)$/, 'an http(s) or ws(s) URL, or empty for the default');
 
 export const SYMBOL_RE = /^[A-Z0-9^][A-Z0-9.\-=/_^]{0,23}$/;
 
@@ -191,6 +202,27 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
     parse: bool,
     doc: 'Behind a reverse proxy: take the client address and scheme from X-Forwarded-For/-Proto (login limits, Secure cookies)',
   },
+  pollJobsStore: {
+    env: 'TICKLINE_POLL_JOBS_STORE',
+    default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/poll-jobs.json`,
+    parse: url,
+    doc: 'Where polling jobs are kept: file://<path>.json (one process) or postgres://…?schema= (shared by replicas)',
+    secret: true,
+  },
+  streams: {
+    env: 'TICKLINE_STREAMS',
+    default: '',
+    parse: str(/^(|[a-z]+:[A-Za-z0-9.\-_/^=]+(,[A-Za-z0-9.\-_/^=]+)*(;[a-z]+:[A-Za-z0-9.\-_/^=]+(,[A-Za-z0-9.\-_/^=]+)*)*)$/, 'provider:SYM,SYM[;provider:SYM…], e.g. coinbase:BTC-USD,ETH-USD'),
+    doc: 'Streaming sources run by the ingest role, e.g. coinbase:BTC-USD,ETH-USD (see docs/providers.md)',
+  },
+  yahooUrl: { env: 'TICKLINE_YAHOO_URL', default: '', parse: optionalUrl, doc: 'Yahoo Finance base URL (default https://query1.finance.yahoo.com)' },
+  alphavantageUrl: { env: 'TICKLINE_ALPHAVANTAGE_URL', default: '', parse: optionalUrl, doc: 'Alpha Vantage base URL (default https://www.alphavantage.co)' },
+  alphavantageKey: { env: 'TICKLINE_ALPHAVANTAGE_KEY', default: '', parse: str(/^[^\0\s]*$/, 'an API key without spaces'), doc: 'Alpha Vantage API key', secret: true },
+  coingeckoUrl: { env: 'TICKLINE_COINGECKO_URL', default: '', parse: optionalUrl, doc: 'CoinGecko base URL (default by plan)' },
+  coingeckoKey: { env: 'TICKLINE_COINGECKO_KEY', default: '', parse: str(/^[^\0\s]*$/, 'an API key without spaces'), doc: 'CoinGecko API key (optional: the keyless public API is used without one)', secret: true },
+  coingeckoPlan: { env: 'TICKLINE_COINGECKO_PLAN', default: '', parse: oneOf(['', 'public', 'demo', 'pro'] as const), doc: 'CoinGecko plan of the key: public, demo or pro (default demo with a key, public without)' },
+  coinbaseUrl: { env: 'TICKLINE_COINBASE_URL', default: '', parse: optionalUrl, doc: 'Coinbase Exchange REST base URL, for gap backfill (default https://api.exchange.coinbase.com)' },
+  coinbaseWsUrl: { env: 'TICKLINE_COINBASE_WS_URL', default: '', parse: optionalUrl, doc: 'Coinbase Exchange WebSocket feed (default wss://ws-feed.exchange.coinbase.com)' },
 };
 
 export type ConfigKey = keyof ConfigValues;

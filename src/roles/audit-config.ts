@@ -4,7 +4,7 @@ import { SPEC, type ConfigKey } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 
 /** Secrets that are not URLs: their values must not reach the audit log in any form. */
-const UNAUDITED: ReadonlySet<ConfigKey> = new Set(['adminPassword', 'apiKey']);
+const UNAUDITED: ReadonlySet<ConfigKey> = new Set(['adminPassword', 'apiKey', 'alphavantageKey', 'coingeckoKey']);
 
 /** How far back the previous values are looked for (entries), so a huge log does not slow the start. */
 const LOOKBACK = 10_000;
@@ -50,7 +50,7 @@ export async function auditConfigChanges(auth: AuthService, config: Config, logg
 
 // Every key of the table is either tracked or deliberately left out; a new secret key must be decided on.
 for (const key of Object.keys(SPEC) as ConfigKey[]) {
-  if (SPEC[key].secret && !UNAUDITED.has(key) && !['store', 'cache', 'authStore'].includes(key)) {
+  if (SPEC[key].secret && !UNAUDITED.has(key) && !['store', 'cache', 'authStore', 'pollJobsStore'].includes(key)) {
     throw new Error(`config key ${key} is secret: decide whether the audit log may record it (src/roles/audit-config.ts)`);
   }
 }

@@ -26,6 +26,12 @@ import { loadSuite } from '../quality/suite.ts';
 import { SimSource } from '../sources/sim.ts';
 import { dependenciesOf, parseRoles, type RoleName } from './roles.ts';
 import { AuthService, openAuthStore } from '../auth/index.ts';
+import { openJobStore } from '../jobs/open-store.ts';
+import { PollScheduler } from '../jobs/scheduler.ts';
+import { PollJobs } from '../jobs/service.ts';
+import type { JobStore } from '../jobs/store.ts';
+import { ProviderHub, parseStreams } from '../sources/hub.ts';
+import type { GapEvent, Rejected } from '../sources/providers/index.ts';
 import { auditConfigChanges } from './audit-config.ts';
 
 export interface PlatformOptions {
@@ -96,6 +102,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let api: FastifyInstance | null = null;
   let auth: AuthService | null = null;
   let firstAdminPassword: string | null = null;
+  let jobStore: JobStore | undefined;
+  let scheduler: PollScheduler | undefined;
   const abort = new AbortController();
   const running: Array<Promise<void>> = [];
   const sources: Source[] = [];
@@ -150,6 +158,25 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       // Many batches in flight: the cache update of a new batch must not wait behind a store commit or a
       // checkpoint of an earlier one. Memory stays bounded by the bus capacity (in ticks), not by this.
       subscription = await bus!.subscribe(config.topic, processor.handle, { group: 'tickline-process', maxInFlight: 1024 });
+    }
+
+    // Malformed provider records: to the raw zone and quarantine when this process has the zones (an
+    // ingest-only replica logs them instead), never dropped silently, never crashing a source.
+    const onRejected = (r: Rejected): void => {
+      metrics.quarantined.inc({ reason: 'well_formed_payload' });
+      logger.warn({ provider: r.provider, symbol: r.symbol, reason: r.reason }, 'provider record rejected');
+      if (!zones) return;
+      const t: Tick = { symbol: r.symbol ?? 'UNKNOWN', ts: r.receivedAt, price: Number.NaN, size: 0, bid: null, ask: null, currency: '', provider: r.provider, seq: null, recvTs: r.receivedAt };
+      const note = { reason: 'well_formed_payload', expectation: 'well_formed_payload', observed: null, threshold: null, detail: `${r.reason}; payload: ${r.payload}`, failed: 'well_formed_payload', suite: 'provider', suite_version: null, run_id: null };
+      void Promise.all([zones.append('raw', 'ticks', [t], [{ payload: r.payload }]), zones.append('quarantine', 'ticks', [t], [note])]).catch((err: unknown) =>
+        logger.error({ err, provider: r.provider }, 'writing a rejected provider record to the zones failed'),
+      );
+    };
+    const hub = new ProviderHub({ config, logger, metrics, onRejected });
+    if (roles.has('ingest') || roles.has('api')) {
+      const js = await openJobStore(config.pollJobsStore, logger);
+      jobStore = js;
+      opened.push({ name: 'poll-job store', close: () => js.close() });
     }
 
     const previewGate = new Gate(suite);
@@ -210,7 +237,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           }),
         );
       }
+      for (const { provider, symbols } of parseStreams(config.streams)) {
+        const onGap = (g: GapEvent): void =>
+          logger.warn({ provider: g.provider, symbol: g.symbol, kind: g.kind, from: g.from, to: g.to, backfilled: g.backfilled, error: g.error }, 'gap in a provider stream');
+        sources.push(hub.get(provider, 'TICKLINE_STREAMS').source({ symbols, onRejected, onGap }));
+      }
       sources.push(...(opts.sources ?? []));
+      scheduler = new PollScheduler({
+        store: jobStore!,
+        hub,
+        logger,
+        publish: async (ticks, source) => {
+          await bus!.publish(config.topic, ticks);
+          metrics.ticksIn.inc({ source }, ticks.length);
+        },
+      });
+      scheduler.start();
       for (const s of sources) {
         const emit = async (ticks: Tick[]): Promise<void> => {
           await bus!.publish(config.topic, ticks);
@@ -240,13 +282,27 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (roles.has('api')) {
       if (!store || !cache) throw new TicklineError('TL_ERR_CONFIG', 'the api role needs a store and a cache');
       const quality = zones ? new QualityService({ zones, store, cache, suite, logger, liveRun: () => runs?.current() ?? null }) : null;
-      const deps: ApiDeps = { config, logger, metrics, store, cache, ingest, health, sources: () => sources.map((s) => s.stats()), quality, auth };
+      const pollJobs = new PollJobs({ store: jobStore!, hub, onRemove: (id) => scheduler?.forget(id) });
+      const deps: ApiDeps = {
+        config,
+        logger,
+        metrics,
+        store,
+        cache,
+        ingest,
+        health,
+        sources: () => [...sources.map((s) => s.stats()), ...(scheduler?.stats() ?? [])],
+        quality,
+        auth,
+        pollJobs,
+        providers: () => hub.health(),
+      };
       const app = await buildApi(deps);
       api = app;
       await app.listen({ port: config.port, host: config.host });
     } else {
       // Every process answers probes and is scraped, whatever its roles.
-      const app = await buildOpsServer({ config, logger, metrics, health });
+      const app = await buildOpsServer({ config, logger, metrics, health, providers: () => hub.health() });
       api = app;
       await app.listen({ port: config.port, host: config.host });
     }
@@ -264,6 +320,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const stop = (): Promise<void> => {
       stopped ??= (async () => {
         if (api) await api.close();
+        await scheduler?.stop();
         abort.abort();
         await Promise.all(running);
         // A sink that keeps failing (its server gone for good) must not hold the stop forever: after the
@@ -300,6 +357,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     };
   } catch (err) {
     abort.abort();
+    await scheduler?.stop();
     await Promise.all(running);
     if (api) await api.close().catch(() => undefined);
     await closeAll();

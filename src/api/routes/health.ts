@@ -52,7 +52,26 @@ const HealthBody = Type.Object(
   },
 );
 
-const ReadyBody = Type.Object({ ready: Type.Boolean(), dependencies: Dependencies });
+const ProviderBody = Type.Object({
+  ok: Type.Boolean(),
+  circuit: Type.String({ description: 'closed, open or half-open' }),
+  last_success_at: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  last_error: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  error_rate: Type.Unsafe<number | null>({ type: ['number', 'null'], description: 'failed / all requests over window_s' }),
+  requests: Type.Integer(),
+  window_s: Type.Number(),
+  connected: Type.Unsafe<boolean | null>({ type: ['boolean', 'null'], description: 'streaming providers: every stream connected' }),
+});
+
+const ReadyBody = Type.Object({
+  ready: Type.Boolean(),
+  dependencies: Dependencies,
+  providers: Type.Optional(
+    Type.Record(Type.String(), ProviderBody, {
+      description: 'Market-data providers in use. Informational: an outside provider being down does not make this process unready (it would only take healthy replicas out of service).',
+    }),
+  ),
+});
 
 export async function healthRoutes(app: FastifyInstance, opts: { deps: OpsDeps; version: string }): Promise<void> {
   const { deps, version } = opts;
@@ -84,14 +103,20 @@ export async function healthRoutes(app: FastifyInstance, opts: { deps: OpsDeps; 
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: 200 when every dependency is healthy, else 503',
+        summary: 'Readiness: 200 when every dependency is healthy, else 503; with the health of the market-data providers in use',
         response: { 200: ReadyBody, 503: ReadyBody },
       },
     },
     async (_request, reply) => {
       const dependencies = await checkDependencies(deps);
       const ready = Object.values(dependencies).every((h) => h.ok);
-      return reply.code(ready ? 200 : 503).send({ ready, dependencies });
+      const providers = Object.fromEntries(
+        Object.entries(deps.providers?.() ?? {}).map(([name, h]) => [
+          name,
+          { ok: h.ok, circuit: h.circuit, last_success_at: h.lastSuccessAt, last_error: h.lastError, error_rate: h.errorRate, requests: h.requests, window_s: h.windowSeconds, connected: h.connected },
+        ]),
+      );
+      return reply.code(ready ? 200 : 503).send({ ready, dependencies, ...(Object.keys(providers).length > 0 ? { providers } : {}) });
     },
   );
 
