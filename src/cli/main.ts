@@ -6,6 +6,7 @@ import { TicklineError, isTicklineError } from '../core/errors.ts';
 import { INTERVALS, isInterval } from '../core/bar.ts';
 import { createLogger } from '../core/log.ts';
 import { ROLES } from '../roles/roles.ts';
+import { addGenerateCommand } from './generate.ts';
 import { addAdminCommands } from './admin.ts';
 import { apiConnection, apiOption, type ApiOpts } from './api-options.ts';
 import { apiGet, apiPostStream } from './client.ts';
@@ -160,6 +161,7 @@ Every setting is an environment variable (TICKLINE_*) or a key of a JSON file gi
 
   addQualityCommands(program, io);
   addAdminCommands(program, io);
+  addGenerateCommand(program, io);
   return program;
 }
 
