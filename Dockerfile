@@ -7,7 +7,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+# The dashboard: bundled, with gzip and brotli variants, into web/dist (no CDN at run time).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
+RUN npx tsc -p tsconfig.build.json && node scripts/build-web.mjs && npm prune --omit=dev
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
@@ -16,6 +19,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY package.json ./
 COPY bin ./bin
 COPY suites ./suites

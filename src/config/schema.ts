@@ -89,6 +89,10 @@ function oneOf<T extends string>(values: readonly T[]) {
 }
 
 const URL_RE = /^[a-z][a-z0-9+.-]*:\/\/.*/i;
+
+function isPostgres(u: string | undefined): boolean {
+  return u !== undefined && /^postgres(ql)?:\/\//i.test(u);
+}
 const url = str(URL_RE, 'a URL such as scheme://host/path');
 const optionalUrl = str(/^(|(https?|wss?):\/\/[^\s]+)$/, 'an http(s) or ws(s) URL, or empty for the default');
 
@@ -175,9 +179,9 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   },
   authStore: {
     env: 'TICKLINE_AUTH_STORE',
-    default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/auth.json`,
+    default: (c: Partial<ConfigValues>) => (isPostgres(c.store) ? c.store! : `file://${c.dataDir ?? './data'}/auth.json`),
     parse: url,
-    doc: 'Users, sessions, API keys and the audit log: file://<path>.json or postgres://user@host:5432/db?schema=tickline',
+    doc: 'Users, sessions, API keys and the audit log: file://<path>.json or postgres://user@host:5432/db?schema=tickline (default: the store when it is Postgres, so every API replica shares them)',
     secret: true,
   },
   adminPassword: {
@@ -204,9 +208,9 @@ export const SPEC: { readonly [K in keyof ConfigValues]: KeySpec<ConfigValues[K]
   },
   pollJobsStore: {
     env: 'TICKLINE_POLL_JOBS_STORE',
-    default: (c: Partial<ConfigValues>) => `file://${c.dataDir ?? './data'}/poll-jobs.json`,
+    default: (c: Partial<ConfigValues>) => (isPostgres(c.store) ? c.store! : `file://${c.dataDir ?? './data'}/poll-jobs.json`),
     parse: url,
-    doc: 'Where polling jobs are kept: file://<path>.json (one process) or postgres://…?schema= (shared by replicas)',
+    doc: 'Where polling jobs are kept: file://<path>.json (one process) or postgres://…?schema= (shared by replicas; default: the store when it is Postgres)',
     secret: true,
   },
   streams: {
