@@ -99,6 +99,12 @@ describe('ApiClient', () => {
 describe('parseSession', () => {
   it('accepts the documented body and refuses an unknown role or a missing token', () => {
     assert.deepEqual(parseSession(SESSION), SESSION);
+    // Authentication switched off: the local operator, marked so the page offers no logout.
+    assert.deepEqual(parseSession({ user: { username: 'local', role: 'admin' }, csrf: '', expires_at: '', auth: 'off' }), {
+      user: { username: 'local', role: 'admin' },
+      csrf: '',
+      authOff: true,
+    });
     assert.throws(() => parseSession({ ...SESSION, user: { username: 'a', role: 'root' } }), { code: 'BAD_SESSION' });
     assert.throws(() => parseSession({ user: SESSION.user }), { code: 'BAD_SESSION' });
     assert.throws(() => parseSession(null), { code: 'BAD_SESSION' });

@@ -16,6 +16,11 @@ export interface SessionUser {
 export interface Session {
   user: SessionUser;
   csrf: string;
+  /**
+   * Present (true) when the server runs with authentication switched off (TICKLINE_AUTH=off, loopback
+   * only): every caller is the local operator, so there is nothing to sign out of.
+   */
+  authOff?: true;
 }
 
 export class ApiError extends Error {
@@ -129,12 +134,12 @@ function parseJson(text: string): unknown {
 
 /** Checks the session body's shape: the role decides what the page shows, so it must be one we know. */
 export function parseSession(body: unknown): Session {
-  const b = body as { user?: { username?: unknown; role?: unknown }; csrf?: unknown } | null;
+  const b = body as { user?: { username?: unknown; role?: unknown }; csrf?: unknown; auth?: unknown } | null;
   const role = b?.user?.role;
   if (typeof b?.user?.username !== 'string' || typeof b.csrf !== 'string' || (role !== 'admin' && role !== 'analyst' && role !== 'viewer')) {
     throw new ApiError(502, 'BAD_SESSION', 'the server answered the session request with an unexpected body');
   }
-  return { user: { username: b.user.username, role }, csrf: b.csrf };
+  return { user: { username: b.user.username, role }, csrf: b.csrf, ...(b.auth === 'off' ? { authOff: true as const } : {}) };
 }
 
 export function withQuery(path: string, query?: Query): string {

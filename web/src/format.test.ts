@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MISSING, formatAge, formatCompact, formatInt, formatMs, formatNumber, formatPct, formatPrice, formatRatio, formatUtc, formatWait, priceDecimals } from './format.ts';
+import { MISSING, formatAge, formatCompact, formatInt, formatMs, formatNumber, formatPct, formatPrice, formatRatio, formatSize, formatUtc, formatWait, priceDecimals } from './format.ts';
 
 describe('priceDecimals', () => {
   it('gives two decimals from 1 up, four below 1, four significant digits below 0.01', () => {
@@ -67,6 +67,19 @@ describe('other number formats', () => {
     assert.equal(formatMs(340.2), '340 ms');
     assert.equal(formatMs(1250), '1.25 s');
     assert.equal(formatMs(null), MISSING);
+  });
+});
+
+describe('formatSize', () => {
+  it('keeps fractional sizes readable: four decimals from 1 up, four significant digits below', () => {
+    assert.equal(formatSize(1500), '1,500');
+    assert.equal(formatSize(0), '0');
+    assert.equal(formatSize(2.5), '2.5');
+    assert.equal(formatSize(1234.56789), '1,234.5679');
+    assert.equal(formatSize(0.216375), '0.2164');
+    assert.equal(formatSize(0.006614), '0.006614');
+    assert.equal(formatSize(0.00001234), '0.00001234');
+    assert.equal(formatSize(null), MISSING);
   });
 });
 

@@ -67,6 +67,20 @@ export function formatNumber(n: number | null | undefined): string {
   return fixed(Math.abs(n) >= 100 || Number.isInteger(n) ? 0 : 1).format(n);
 }
 
+const sizeSmall = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 4 });
+const sizeLarge = new Intl.NumberFormat('en-US', { maximumFractionDigits: 4 });
+
+/**
+ * A traded size: whole numbers with separators (1,500), fractional sizes as precise as they matter
+ * (2.5, 0.2164, 0.006614: four decimals from 1 up, four significant digits below), so a crypto trade
+ * of 0.02 never reads as 0.0.
+ */
+export function formatSize(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return MISSING;
+  if (Number.isInteger(n)) return fixed(0).format(n);
+  return (Math.abs(n) >= 1 ? sizeLarge : sizeSmall).format(n);
+}
+
 /** Large counts in short form: `1.2K`, `3.4M`. */
 export function formatCompact(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return MISSING;

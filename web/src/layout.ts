@@ -110,11 +110,18 @@ export class Shell {
 
     const user = h(
       'span',
-      { class: 'user', 'data-testid': 'user-badge' },
+      {
+        class: 'user',
+        'data-testid': 'user-badge',
+        title: session.authOff ? 'Authentication is switched off (TICKLINE_AUTH=off): every local caller is the operator' : undefined,
+      },
       h('span', { class: 'user-name' }, session.user.username),
       h('span', { class: `role role-${session.user.role}` }, session.user.role),
     );
-    const logout = h('button', { type: 'button', class: 'button-quiet', 'data-testid': 'logout', onclick: () => handlers.onLogout() }, 'Log out');
+    // With authentication off there is no session to end: a logout would only show a form that cannot sign in.
+    const logout = session.authOff
+      ? null
+      : h('button', { type: 'button', class: 'button-quiet', 'data-testid': 'logout', onclick: () => handlers.onLogout() }, 'Log out');
 
     const brand = h('a', { class: 'brand', href: '#/', 'aria-label': 'Tickline overview' }, logoMark(), h('span', null, 'Tickline'));
     const bar = h('header', { class: 'topbar' }, brand, nav, form, h('div', { class: 'topbar-right' }, this.#live, user, this.#themeButton, logout));

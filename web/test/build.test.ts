@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -61,9 +61,15 @@ after(async () => {
 const sha12 = (b: Buffer): string => createHash('sha256').update(b).digest('hex').slice(0, 12);
 
 describe('scripts/build-web.mjs', () => {
-  it('writes the page, the bundle, the stylesheet, the licence notes and the icon, and nothing else', async () => {
+  it('writes the page, the bundle, the stylesheet, the licence notes and the icon, each served file with gzip and brotli variants, and nothing else', async () => {
     assert.match(cliOut, /^web: built .* in \d+ ms/);
-    assert.deepEqual((await readdir(dir)).sort(), ['app.css', 'app.js', 'app.js.LEGAL.txt', 'favicon.svg', 'index.html']);
+    const served = ['app.css', 'app.js', 'favicon.svg', 'index.html'];
+    assert.deepEqual((await readdir(dir)).sort(), [...served.flatMap((n) => [n, `${n}.br`, `${n}.gz`]), 'app.js.LEGAL.txt'].sort());
+    for (const name of served) {
+      const plain = await readFile(path.join(dir, name));
+      assert.deepEqual(gunzipSync(await readFile(path.join(dir, `${name}.gz`))), plain, `${name}.gz`);
+      assert.deepEqual(brotliDecompressSync(await readFile(path.join(dir, `${name}.br`))), plain, `${name}.br`);
+    }
   });
 
   it('points index.html at the assets with their content versions', async () => {

@@ -11,7 +11,7 @@ import { INTERVALS, LiveBars, chartBarFromApi, isInterval, type ApiBar, type Cha
 import { PriceChart } from '../chart.ts';
 import { errorText, panel } from '../components.ts';
 import { h, messageRow, setText, table, td } from '../dom.ts';
-import { formatAge, formatNumber, formatPct, formatPrice, formatUtc, priceDecimals } from '../format.ts';
+import { formatAge, formatPct, formatPrice, formatSize, formatUtc, priceDecimals } from '../format.ts';
 import type { LiveQuote } from '../live-protocol.ts';
 import { changeOf } from '../market.ts';
 import { isoToMs } from '../time.ts';
@@ -244,7 +244,7 @@ function tickRow(t: HistoryTick | LiveQuote, prevPrice: number | undefined, deci
     null,
     td(formatUtc(t.ts), 'mono muted'),
     td(formatPrice(t.price, d), `num${dir}`),
-    td(formatNumber(t.size), 'num'),
+    td(formatSize(t.size), 'num'),
     td(formatPrice(t.bid, d), 'num muted'),
     td(formatPrice(t.ask, d), 'num muted'),
     td(t.provider || '—', 'muted'),
