@@ -49,6 +49,13 @@ export class FakeStore implements Store {
     this.barList.push(...batch.bars);
   }
 
+  async putBars(bars: readonly Bar[]): Promise<void> {
+    for (const b of bars) {
+      this.barList = this.barList.filter((x) => !(x.symbol === b.symbol && x.interval === b.interval && x.start === b.start));
+      this.barList.push(b);
+    }
+  }
+
   /** Cursor = offset into the filtered, ordered list; good enough to exercise paging. */
   async history(q: HistoryQuery): Promise<HistoryPage> {
     this.lastHistoryQuery = q;

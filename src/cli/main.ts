@@ -7,6 +7,8 @@ import { INTERVALS, isInterval } from '../core/bar.ts';
 import { createLogger } from '../core/log.ts';
 import { ROLES } from '../roles/roles.ts';
 import { addGenerateCommand } from './generate.ts';
+import { addFileReplayCommands } from './replay-file.ts';
+import { addBackfillCommand } from './backfill.ts';
 import { addAdminCommands } from './admin.ts';
 import { apiConnection, apiOption, type ApiOpts } from './api-options.ts';
 import { apiGet, apiPostStream } from './client.ts';
@@ -170,27 +172,11 @@ function printResult(io: CliIo, result: Record<string, unknown>, json: boolean |
   else say(io, table([result], Object.keys(result)));
 }
 
-/** replay, quarantine list|release and quality runs: long work runs in the API's process, with progress here. */
+/** replay, backfill, quarantine list|release and quality runs, with progress here. */
 function addQualityCommands(program: Command, io: CliIo): void {
-  apiOption(
-    program
-      .command('replay')
-      .description('run raw-zone rows of whole event-time hours through the normalizer and the current quality suite again, rebuilding curated files, store rows and bars (idempotent: running it twice changes nothing)')
-      .requiredOption('--zone <zone>', 'zone to replay from; only "raw" (what the sources delivered)')
-      .requiredOption('--from <time>', 'ISO 8601 or epoch start of the event-time range (rounded down to the hour)')
-      .requiredOption('--to <time>', 'ISO 8601 or epoch end (exclusive, rounded up to the hour)')
-      .addHelpText('after', '\nExample:\n  tickline replay --zone raw --from 2026-11-21T00:00Z --to 2026-11-21T06:00Z\n\nThe run appears in "tickline quality runs" and at /v1/quality/runs with its report.'),
-  ).action(async (opts: ApiOpts & { zone: string; from: string; to: string }) => {
-    if (opts.zone !== 'raw') throw new TicklineError('TL_ERR_VALIDATION', `--zone must be raw (got ${JSON.stringify(opts.zone)}): curated and quarantine are rebuilt from it`);
-    const bar = progressBar(io.stderr);
-    try {
-      const r = await apiPostStream<Record<string, unknown>>(apiConnection(opts, io), 'v1/replay', { zone: opts.zone, from: opts.from, to: opts.to }, (p) => bar.update(p));
-      bar.stop();
-      printResult(io, r, opts.json);
-    } finally {
-      bar.stop();
-    }
-  });
+  // `replay` (a file, or raw-zone hours through the API) is defined with the file replay.
+  addFileReplayCommands(program, io);
+  addBackfillCommand(program, io);
 
   const quarantine = program.command('quarantine').description('browse quarantined rows and release them after a suite change');
   apiOption(

@@ -60,6 +60,19 @@ export interface Store {
   /** Creates or migrates the schema. Called once before anything else. */
   init(): Promise<void>;
   write(batch: { ticks: readonly Tick[]; bars: readonly Bar[] }): Promise<void>;
+  /**
+   * Stores bars exactly as given, for bars an authority states rather than bars built from ticks (a
+   * provider's daily history, a daily file). Upsert by (symbol, interval, start): open, high, low, close,
+   * volume, trades, firstTs and lastTs of a bar already held — merged partial bars included — are
+   * overwritten, not merged, so putting the same bars twice leaves the same bars. Ticks are not touched;
+   * partial bars that `write` merges afterwards merge onto the replaced bar as usual.
+   *
+   * Atomic (all of the bars or none) and durable when it resolves, like `write`. When one call names a
+   * key twice, the last one wins. Rejects with TL_ERR_VALIDATION, naming the bar's index, the field and
+   * the value, when a bar is malformed: unknown interval, `start` not an integer number of µs aligned to
+   * the interval, a price or volume that is not a finite number, `trades` not a non-negative integer.
+   */
+  putBars(bars: readonly Bar[]): Promise<void>;
   history(query: HistoryQuery): Promise<HistoryPage>;
   bars(query: BarQuery): Promise<Bar[]>;
   symbols(): Promise<SymbolInfo[]>;

@@ -184,6 +184,91 @@ export function storeConformance(name: string, make: MakeStore, caps: { idempote
         assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1s', limit: 10 }), [other]);
       }));
 
+    test('putBars() replaces bars as given: merged and pending parts overwritten, not merged; twice leaves the same bars', () =>
+      withStore(async (store) => {
+        const D = 86_400 * S;
+        const day0 = Math.floor(B / D) * D;
+        // Bars built from ticks first, one of them merged from two writes (still a pending part in DuckDB).
+        const ticks = [tick({ at: 1, price: 10, size: 5 }), tick({ at: 2, price: 12, size: 1 })];
+        const built = aggregateBatch(ticks).bars;
+        await store.write({ ticks, bars: built });
+        await store.write({ ticks: [], bars: [bar({ interval: '1d', start: day0, firstTs: B + 5, lastTs: B + 6, open: 11, close: 11, high: 11, low: 11, volume: 1, trades: 1 })] });
+
+        const daily = (start: number, close: number): Bar => ({
+          symbol: 'AAPL', interval: '1d', start, open: close - 1, high: close + 2, low: close - 3, close, volume: 1_000_000 + close, trades: 0, firstTs: start, lastTs: start + D - 1,
+        });
+        const given = [daily(day0 - D, 180.25), daily(day0, 185.5), daily(day0 + D, 186.75)];
+        await store.putBars(given);
+        assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1d', limit: 10 }), given, 'exactly as given');
+        await store.putBars(given);
+        assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1d', limit: 10 }), given, 'putting them again changes nothing');
+
+        // Other intervals and the ticks are untouched.
+        assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1m', limit: 10 }), built.filter((b) => b.interval === '1m'));
+        assert.equal((await store.history({ symbol: 'AAPL', limit: 10 })).ticks.length, 2);
+
+        // A partial bar written afterwards merges onto the replaced bar, as write() always does.
+        const late = bar({ interval: '1d', start: day0, firstTs: day0 + 10, lastTs: day0 + 20, open: 1, close: 2, high: 500, low: 1, volume: 3, trades: 2 });
+        await store.write({ ticks: [], bars: [late] });
+        const [, merged] = await store.bars({ symbol: 'AAPL', interval: '1d', limit: 10 });
+        assert.deepEqual(merged, mergeBar(given[1]!, late));
+
+        // …and putting the bar again replaces that merge too.
+        await store.putBars([given[1]!]);
+        assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1d', limit: 10 }), given);
+      }));
+
+    test('putBars(): one call naming a key twice keeps the last; an empty call changes nothing', () =>
+      withStore(async (store) => {
+        const first = bar({ interval: '1m', open: 1, close: 1 });
+        const last = bar({ interval: '1m', open: 2, close: 3, volume: 77, trades: 9 });
+        await store.putBars([first, bar({ symbol: 'MSFT' }), last]);
+        assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1m', limit: 10 }), [last]);
+        assert.deepEqual(await store.bars({ symbol: 'MSFT', interval: '1m', limit: 10 }), [bar({ symbol: 'MSFT' })]);
+        await store.putBars([]);
+        assert.deepEqual(await store.bars({ symbol: 'AAPL', interval: '1m', limit: 10 }), [last]);
+      }));
+
+    test('putBars() is atomic: a malformed bar is refused naming the bar, field and value, and nothing is stored', () =>
+      withStore(async (store) => {
+        const good = bar({ symbol: 'MSFT' });
+        const cases: Array<[Partial<Bar>, RegExp]> = [
+          [{ interval: '2m' as Interval }, /bar 1 .*interval must be one of/],
+          [{ start: B + 1 }, /bar 1 .*start must be an integer number of µs aligned to 1m, got \d+/],
+          [{ close: Number.NaN }, /bar 1 .*close must be a finite number/],
+          [{ volume: Number.POSITIVE_INFINITY }, /bar 1 .*volume must be a finite number/],
+          [{ trades: -1 }, /bar 1 .*trades must be a non-negative integer, got -1/],
+          [{ firstTs: 1.5 }, /bar 1 .*firstTs must be an integer number of µs/],
+        ];
+        for (const [over, message] of cases) {
+          await assert.rejects(store.putBars([good, bar(over)]), (e: unknown) => {
+            assert.ok(isTicklineError(e));
+            assert.equal(e.code, 'TL_ERR_VALIDATION');
+            assert.match(e.message, message);
+            return true;
+          });
+        }
+        assert.deepEqual(await store.bars({ symbol: 'MSFT', interval: '1m', limit: 10 }), []);
+        assert.equal((await store.health()).ok, true);
+      }));
+
+    test('putBars() stores many bars in one call, and they survive a reopen', async () => {
+      const a = await make();
+      let b: StoreFixture | undefined;
+      try {
+        await a.store.init();
+        const many = Array.from({ length: 12_345 }, (_, i) => bar({ interval: '1s', start: B + i * S, firstTs: B + i * S, lastTs: B + i * S, open: i, close: i + 0.5, high: i + 1, low: i - 1, volume: i, trades: i % 7 }));
+        await a.store.putBars(many);
+        await a.store.close();
+        b = await make(a.location);
+        await b.store.init();
+        assert.deepEqual(await b.store.bars({ symbol: 'AAPL', interval: '1s', limit: 20_000 }), many);
+      } finally {
+        await b?.store.close();
+        await a.cleanup();
+      }
+    });
+
     test('history pages over equal timestamps without skipping or repeating, both orders', () =>
       withStore(async (store) => {
         // 5 distinct timestamps × 7 ticks each, spread over 3 writes so equal ts span writes too.

@@ -63,6 +63,8 @@ export interface WorkerInit {
 export type Request =
   | { id: number; op: 'init' }
   | { id: number; op: 'write'; ticks: EncodedTicks; bars: Bar[] }
+  /** Bars replacing what the store holds for their keys (checked and de-duplicated on the main thread). */
+  | { id: number; op: 'putBars'; bars: Bar[] }
   | { id: number; op: 'history'; query: HistoryRequest }
   | { id: number; op: 'bars'; query: BarQuery }
   | { id: number; op: 'symbols' }

@@ -87,3 +87,17 @@ export function mergedBarsSql(where: string, limit: number): string {
     FROM (SELECT *, -1::BIGINT AS ord FROM bars WHERE ${where} UNION ALL SELECT *, rowid AS ord FROM bar_parts WHERE ${where})
     GROUP BY ${BAR_KEY} ORDER BY "start" DESC LIMIT ${limit}`;
 }
+
+/**
+ * `putBars`: the given bars are appended to this connection's temporary `bars_put`, then, in one
+ * transaction, pending parts of the same keys are dropped (the given bar replaces them too) and the bars
+ * are upserted with every column overwritten.
+ */
+export const PUT_BARS_TEMP = `CREATE TEMP TABLE IF NOT EXISTS bars_put (${BAR_COLUMNS_DDL})`;
+export const PUT_BARS_DROP_PARTS = `DELETE FROM bar_parts USING bars_put
+  WHERE bar_parts.symbol = bars_put.symbol AND bar_parts."interval" = bars_put."interval" AND bar_parts."start" = bars_put."start"`;
+export const PUT_BARS_UPSERT = `INSERT INTO bars SELECT * FROM bars_put
+  ON CONFLICT (${BAR_KEY}) DO UPDATE SET
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = excluded.volume, trades = excluded.trades, first_ts = excluded.first_ts, last_ts = excluded.last_ts`;
+export const PUT_BARS_CLEAR = 'DELETE FROM bars_put';

@@ -9,7 +9,7 @@ import {
   C_CURRENCY, C_PROVIDER, C_SYMBOL, F_ASK, F_BID, F_COLUMNS, F_PRICE, F_RECV, F_SEQ, F_SIZE, F_TS,
   type EncodedTicks, type HistoryRequest, type HistoryResult, type Request, type Response, type WireError, type WorkerInit, type WorkerLog,
 } from './duckdb-protocol.ts';
-import { COMPACT_BARS, MIGRATIONS, TICK_SELECT, mergedBarsSql } from './duckdb-sql.ts';
+import { COMPACT_BARS, MIGRATIONS, PUT_BARS_CLEAR, PUT_BARS_DROP_PARTS, PUT_BARS_TEMP, PUT_BARS_UPSERT, TICK_SELECT, mergedBarsSql } from './duckdb-sql.ts';
 
 /**
  * The DuckDB engine, alone on its own thread: appender calls are synchronous and would otherwise stall
@@ -46,10 +46,15 @@ interface QueuedWrite {
   ticks: EncodedTicks;
   bars: Bar[];
 }
+/** A `putBars` call: queued with the writes so that it lands in call order between them. */
+interface QueuedPut {
+  id: number;
+  put: Bar[];
+}
 /** Set by the `init` request; everything else runs after it settles. */
 let ready: Promise<void> | null = null;
 let closed = false;
-const writeQueue: QueuedWrite[] = [];
+const writeQueue: Array<QueuedWrite | QueuedPut> = [];
 let draining: Promise<void> | null = null;
 /** Rows in bar_parts (committed and not yet compacted). */
 let pendingParts = 0;
@@ -111,11 +116,12 @@ async function migrate(): Promise<void> {
     }
   }
   pendingParts = Number((await wcon.runAndReadAll('SELECT count(*) FROM bar_parts')).getRows()[0]![0]);
+  await wcon.run(PUT_BARS_TEMP);
 }
 
 // ---------------------------------------------------------------- writes
 
-function enqueueWrite(w: QueuedWrite): void {
+function enqueueWrite(w: QueuedWrite | QueuedPut): void {
   writeQueue.push(w);
   kick();
 }
@@ -136,13 +142,25 @@ async function drainWrites(): Promise<void> {
     return;
   }
   while (writeQueue.length > 0) {
+    const head = writeQueue[0]!;
+    if ('put' in head) {
+      writeQueue.shift();
+      try {
+        await putBars(head.put);
+        reply({ id: head.id, ok: true });
+      } catch (e) {
+        reply({ id: head.id, ok: false, error: wireError(e, `putBars to ${path} failed`) });
+      }
+      continue;
+    }
     let rows = 0;
     let take = 0;
-    while (take < writeQueue.length && (take === 0 || rows + writeQueue[take]!.ticks.n <= GROUP_MAX_TICKS)) {
-      rows += writeQueue[take]!.ticks.n;
-      take++;
+    for (; take < writeQueue.length; take++) {
+      const w = writeQueue[take]!;
+      if ('put' in w || (take > 0 && rows + w.ticks.n > GROUP_MAX_TICKS)) break;
+      rows += w.ticks.n;
     }
-    const group = writeQueue.splice(0, take);
+    const group = writeQueue.splice(0, take) as QueuedWrite[];
     try {
       await commit(group);
       for (const w of group) replyWritten(w);
@@ -225,6 +243,36 @@ async function commit(group: QueuedWrite[]): Promise<void> {
     }
     await con.run('COMMIT');
     pendingParts += bars.length;
+  } catch (e) {
+    if (appender) {
+      try {
+        appender.clear();
+        appender.closeSync();
+      } catch {
+        // Already failed; the rollback below discards whatever it flushed.
+      }
+    }
+    await con.run('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Replaces the given bars (and drops pending parts of their keys) in one transaction. */
+async function putBars(bars: Bar[]): Promise<void> {
+  if (bars.length === 0) return;
+  const con = wcon!;
+  let appender: DuckDBAppender | null = null;
+  await con.run('BEGIN TRANSACTION');
+  try {
+    appender = await con.createAppender('bars_put', 'main', 'temp');
+    appendBars(appender, bars);
+    appender.closeSync();
+    appender = null;
+    const dropped = (await con.run(PUT_BARS_DROP_PARTS)).rowsChanged;
+    await con.run(PUT_BARS_UPSERT);
+    await con.run(PUT_BARS_CLEAR);
+    await con.run('COMMIT');
+    pendingParts = Math.max(0, pendingParts - dropped);
   } catch (e) {
     if (appender) {
       try {
@@ -513,6 +561,9 @@ port.on('message', (msg: Request) => {
   switch (msg.op) {
     case 'write':
       enqueueWrite({ id: msg.id, ticks: msg.ticks, bars: msg.bars });
+      return;
+    case 'putBars':
+      enqueueWrite({ id: msg.id, put: msg.bars });
       return;
     case 'init':
       ready ??= open();

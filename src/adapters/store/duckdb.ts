@@ -9,6 +9,7 @@ import type { Health } from '../../ports/health.ts';
 import type { BarQuery, HistoryPage, HistoryQuery, Store, SymbolInfo } from '../../ports/store.ts';
 import { urlPath, type AdapterContext } from '../registry.ts';
 import { checkBarQuery, checkHistoryArgs } from './query-checks.ts';
+import { checkPutBars } from './put-bars.ts';
 import { BufferPool, encodeTicks } from './duckdb-encode.ts';
 import type { HistoryRequest, HistoryResult, Request, Response, WorkerInit, WorkerLog } from './duckdb-protocol.ts';
 
@@ -119,6 +120,13 @@ export class DuckDBStore implements Store {
     const worker = this.#usable();
     const ticks = encodeTicks(batch.ticks, this.#pool);
     await this.#request(worker, { op: 'write', ticks, bars: batch.bars as Bar[] }, [ticks.f64, ticks.codes]);
+  }
+
+  async putBars(bars: readonly Bar[]): Promise<void> {
+    const worker = this.#usable();
+    const checked = checkPutBars(bars);
+    if (checked.length === 0) return;
+    await this.#request(worker, { op: 'putBars', bars: checked });
   }
 
   async history(query: HistoryQuery): Promise<HistoryPage> {

@@ -187,3 +187,22 @@ export function writeSql(s: string): WriteSql {
         first_ts = least(d.first_ts, excluded.first_ts), last_ts = greatest(d.last_ts, excluded.last_ts)`,
   };
 }
+
+/** Rows per statement of `putBars`; all statements of one call run in one transaction. */
+export const PUT_BARS_BATCH = 5_000;
+
+/**
+ * `putBars`: bars replace what is stored for their keys, every column overwritten. `$1…$11` are the
+ * columns as arrays (symbol, interval, start, open, high, low, close, volume, trades, first_ts, last_ts;
+ * times as µs). Rows are locked in key order, as every writer does, so concurrent writers never deadlock.
+ */
+export function putBarsSql(s: string): string {
+  return `${BAR_INSERT(s)}
+      SELECT u.symbol, u.iv, ${toTs('u.start')}, u.open, u.high, u.low, u.close, u.volume, u.trades, ${toTs('u.first_ts')}, ${toTs('u.last_ts')}
+      FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bigint[], $10::float8[], $11::float8[])
+        AS u(symbol, iv, start, open, high, low, close, volume, trades, first_ts, last_ts)
+      ORDER BY u.symbol COLLATE "C", u.iv COLLATE "C", u.start
+      ON CONFLICT (symbol, "interval", start) DO UPDATE SET
+        open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+        volume = excluded.volume, trades = excluded.trades, first_ts = excluded.first_ts, last_ts = excluded.last_ts`;
+}

@@ -11,8 +11,9 @@ import { isConnectionError, parsePostgresUrl, quoteIdent, sqlState, type Postgre
 import { prepareBars, prepareTicks } from './postgres-copy.ts';
 import { checkHistoryQuery, readBars, readHistory, readLatest, readSymbols } from './postgres-read.ts';
 import { checkBarQuery } from './query-checks.ts';
-import { migrate, Partitions } from './postgres-schema.ts';
-import { TEMP_TABLES, writeSql, type WriteSql } from './postgres-sql.ts';
+import { migrate, Partitions, transaction } from './postgres-schema.ts';
+import { PUT_BARS_BATCH, TEMP_TABLES, putBarsSql, writeSql, type WriteSql } from './postgres-sql.ts';
+import { checkPutBars } from './put-bars.ts';
 import { writeDirect, writeStaged } from './postgres-write.ts';
 
 /**
@@ -145,6 +146,36 @@ export class PostgresStore implements Store {
         throw e;
       }
     }
+  }
+
+  putBars(bars: readonly Bar[]): Promise<void> {
+    return this.#call(async () => {
+      const checked = checkPutBars(bars);
+      if (checked.length === 0) return;
+      const sql = putBarsSql(this.#s);
+      // Retried as a whole on a lost connection: replacing is idempotent.
+      await this.#run('putBars', (client) =>
+        transaction(client, async () => {
+          for (let i = 0; i < checked.length; i += PUT_BARS_BATCH) {
+            const part = checked.slice(i, i + PUT_BARS_BATCH);
+            const values = [
+              part.map((b) => b.symbol),
+              part.map((b) => b.interval),
+              part.map((b) => b.start),
+              part.map((b) => b.open),
+              part.map((b) => b.high),
+              part.map((b) => b.low),
+              part.map((b) => b.close),
+              part.map((b) => b.volume),
+              part.map((b) => b.trades),
+              part.map((b) => b.firstTs),
+              part.map((b) => b.lastTs),
+            ];
+            await client.query({ name: 'tl_put_bars', text: sql, values });
+          }
+        }),
+      );
+    });
   }
 
   history(query: HistoryQuery): Promise<HistoryPage> {
