@@ -42,3 +42,16 @@ test('partitions and durations', () => {
   assert.equal(parseDurationMicros('1d'), 86_400e6);
   assert.equal(parseDurationMicros('5 parsecs'), undefined);
 });
+
+test('formatIsoMicros stays exact when event and receive times of different seconds alternate', () => {
+  const old = Date.UTC(2024, 4, 28, 14, 30, 5) * 1000 + 7;
+  const now = Date.UTC(2026, 10, 21, 19, 0, 0) * 1000 + 123456;
+  const third = Date.UTC(2025, 0, 1, 0, 0, 0) * 1000;
+  for (let i = 0; i < 3; i++) {
+    assert.equal(formatIsoMicros(old + i), `2024-05-28T14:30:05.00000${7 + i}Z`);
+    assert.equal(formatIsoMicros(now), '2026-11-21T19:00:00.123456Z');
+  }
+  assert.equal(formatIsoMicros(third), '2025-01-01T00:00:00.000000Z');
+  assert.equal(formatIsoMicros(old), '2024-05-28T14:30:05.000007Z');
+  assert.equal(formatIsoMicros(now), '2026-11-21T19:00:00.123456Z');
+});

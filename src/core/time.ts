@@ -57,20 +57,31 @@ export function parseIsoMicros(text: string): Micros | undefined {
 
 let cachedSecond = NaN;
 let cachedPrefix = '';
+let cachedSecond2 = NaN;
+let cachedPrefix2 = '';
 
 /**
  * Formats µs as ISO 8601 UTC with exactly six fractional digits: `2024-01-02T03:04:05.123456Z`.
- * Runs per tick when zone files are written, so the `YYYY-MM-DDTHH:MM:SS` prefix of the last second
- * seen is cached (ticks arrive in near time order) and only the fraction is formatted each time.
+ * Runs per tick (twice: event time and receive time) when zone files are written, so the
+ * `YYYY-MM-DDTHH:MM:SS` prefixes of the two seconds seen last are cached: ticks arrive in near time
+ * order, and a replay of old data alternates between an old event second and the current receive second.
  */
 export function formatIsoMicros(us: Micros): string {
   const sec = Math.floor(us / US_PER_S);
-  if (sec !== cachedSecond) {
+  let prefix: string;
+  if (sec === cachedSecond) {
+    prefix = cachedPrefix;
+  } else if (sec === cachedSecond2) {
+    prefix = cachedPrefix2;
+  } else {
+    prefix = new Date(sec * 1000).toISOString().slice(0, 19);
+    cachedSecond2 = cachedSecond;
+    cachedPrefix2 = cachedPrefix;
     cachedSecond = sec;
-    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+    cachedPrefix = prefix;
   }
   const frac = us - sec * US_PER_S;
-  return `${cachedPrefix}.${frac < 100000 ? String(frac).padStart(6, '0') : frac}Z`;
+  return `${prefix}.${frac < 100000 ? String(frac).padStart(6, '0') : frac}Z`;
 }
 
 /**
