@@ -47,6 +47,11 @@ const ROUTES: Array<[string, string]> = [
   ['delete', '/v1/admin/keys/{id}'],
   ['get', '/v1/admin/audit'],
   ['get', '/v1/admin/audit/verify'],
+  ['post', '/v1/poll-jobs'],
+  ['get', '/v1/poll-jobs'],
+  ['get', '/v1/poll-jobs/{id}'],
+  ['delete', '/v1/poll-jobs/{id}'],
+  ['post', '/prices/poll'],
 ];
 
 describe('OpenAPI and Swagger UI', () => {
