@@ -105,7 +105,10 @@ async function emit(result, outDir) {
     throw new Error(`the bundle must produce app.js and app.css, got ${[...files.keys()].join(', ') || 'nothing'}`);
   }
   // Remove what an earlier build wrote and this one does not (e.g. the legal file of a --dev build).
-  await Promise.all(OUTPUTS.filter((n) => !files.has(n)).map((n) => rm(path.join(outDir, n), { force: true })));
+  // The page, the icon and the compressed variants of served files are always rewritten below: removing them
+  // first would make a running server answer 404 for the page while the build runs.
+  const rewritten = new Set(['index.html', ...STATIC_FILES, ...COMPRESSED.filter((n) => SERVED.includes(n.replace(/\.(gz|br)$/, '')))]);
+  await Promise.all(OUTPUTS.filter((n) => !files.has(n) && !rewritten.has(n)).map((n) => rm(path.join(outDir, n), { force: true })));
   for (const [name, contents] of files) {
     await writeAtomic(path.join(outDir, name), contents);
     if (SERVED.includes(name)) await writeCompressed(path.join(outDir, name), contents);
