@@ -139,3 +139,15 @@ export class Reservoir {
     return s[Math.min(m - 1, Math.floor(q * m))]!;
   }
 }
+
+/** Peak resident memory of this process in MB, sampled every 100 ms until `stop()`. */
+export function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  return {
+    stop() {
+      clearInterval(t);
+      return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1024 / 1024);
+    },
+  };
+}

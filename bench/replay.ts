@@ -22,21 +22,12 @@ import { silentLogger } from '../src/core/log.ts';
 import { Metrics } from '../src/core/metrics.ts';
 import { openReader } from '../src/replay/reader.ts';
 import { replayFile } from '../src/replay/replay.ts';
+import { rssSampler } from './proc.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RESULTS = new URL('./results/', import.meta.url);
 const SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'TSLA', 'BTC-USD', 'ETH-USD'];
 
-function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
-  return {
-    stop() {
-      clearInterval(t);
-      return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1024 / 1024);
-    },
-  };
-}
 
 /** symbol,ts,price,size,bid,ask: eight symbols round robin, 100 µs apart, prices on a small random walk. */
 async function generate(path: string, rows: number): Promise<void> {

@@ -17,40 +17,13 @@ import { loadSuite } from '../src/quality/suite.ts';
 import { startPlatform } from '../src/roles/platform.ts';
 import { SimSource } from '../src/sources/sim.ts';
 import { duckdbCeiling } from './store-ceiling.ts';
+import { Reservoir, rssSampler } from './proc.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const RESULTS = new URL('./results/', import.meta.url);
 
-/** Latency samples in ms, bounded: a reservoir so memory stays flat however long the run. */
-class Reservoir {
-  readonly #buf = new Float64Array(200_000);
-  #n = 0;
-  add(v: number): void {
-    if (this.#n < this.#buf.length) this.#buf[this.#n++] = v;
-    else {
-      const j = Math.floor(Math.random() * ++this.#n);
-      if (j < this.#buf.length) this.#buf[j] = v;
-    }
-  }
-  quantile(q: number): number {
-    const m = Math.min(this.#n, this.#buf.length);
-    if (m === 0) return NaN;
-    const s = this.#buf.slice(0, m).sort();
-    return s[Math.min(m - 1, Math.floor(q * m))]!;
-  }
-}
 
-function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
-  return {
-    stop() {
-      clearInterval(t);
-      return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1024 / 1024);
-    },
-  };
-}
 
 interface PipelineRun {
   ticks: number;
@@ -70,7 +43,7 @@ async function runPipeline(simRate: number | 'max', seconds: number): Promise<Pi
       env: {},
       overrides: { dataDir: dir, port: 0, simRate, logLevel: 'silent', quiet: true, auth: false },
     });
-    const lat = new Reservoir();
+    const lat = new Reservoir(200_000);
     const metrics = new Metrics({ defaultMetrics: false });
     const rss = rssSampler();
     const platform = await startPlatform({
