@@ -28,7 +28,6 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RESULTS = new URL('./results/', import.meta.url);
 const SYMBOLS = ['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'TSLA', 'BTC-USD', 'ETH-USD'];
 
-
 /** symbol,ts,price,size,bid,ask: eight symbols round robin, 100 µs apart, prices on a small random walk. */
 async function generate(path: string, rows: number): Promise<void> {
   const out = createWriteStream(path);

@@ -23,8 +23,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const RESULTS = new URL('./results/', import.meta.url);
 
-
-
 interface PipelineRun {
   ticks: number;
   seconds: number;
