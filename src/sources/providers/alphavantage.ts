@@ -9,7 +9,7 @@ import { dailyBar } from './daily.ts';
 import { dateMicros, finite, isRecord, parseJson } from './fields.ts';
 import type { ProviderHealth } from './health.ts';
 import { RateLimitedResponse, type HttpResponse } from './http.ts';
-import { PollingSource } from './polling.ts';
+import { minPollIntervalMs, pollingSourceOf } from './polling.ts';
 import type { Batch, QuoteProvider, Rejected, SourceOptions } from './types.ts';
 
 export const ALPHAVANTAGE_BASE_URL = 'https://www.alphavantage.co';
@@ -72,17 +72,11 @@ export class AlphaVantageProvider implements QuoteProvider {
 
   /** One request per symbol per poll. */
   minIntervalMs(symbolCount: number): number {
-    return Math.ceil((symbolCount / this.#ctx.budget.sustainedPerSecond) * 1000);
+    return minPollIntervalMs(symbolCount, 1, this.#ctx.budget.sustainedPerSecond);
   }
 
   source(options: SourceOptions): Source {
-    return new PollingSource(this, {
-      symbols: options.symbols,
-      intervalMs: options.intervalMs ?? this.minIntervalMs(options.symbols.length),
-      ...(options.onRejected ? { onRejected: options.onRejected } : {}),
-      clock: this.#ctx.clock,
-      log: this.#ctx.log,
-    });
+    return pollingSourceOf(this, options, this.#ctx);
   }
 
   /** One GLOBAL_QUOTE request per symbol; an unknown symbol becomes a Rejected record, the others still count. */

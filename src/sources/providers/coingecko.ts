@@ -9,7 +9,7 @@ import { DAY_US, dailyBar } from './daily.ts';
 import { finite, isRecord, parseJson } from './fields.ts';
 import type { ProviderHealth } from './health.ts';
 import type { HttpResponse } from './http.ts';
-import { PollingSource } from './polling.ts';
+import { minPollIntervalMs, pollingSourceOf } from './polling.ts';
 import type { Batch, QuoteProvider, Rejected, SourceOptions } from './types.ts';
 
 export type CoinGeckoPlan = 'public' | 'demo' | 'pro';
@@ -100,17 +100,11 @@ export class CoinGeckoProvider implements QuoteProvider {
 
   /** One request per poll per 100 coins. */
   minIntervalMs(symbolCount: number): number {
-    return Math.ceil((Math.ceil(symbolCount / IDS_PER_REQUEST) / this.#ctx.budget.sustainedPerSecond) * 1000);
+    return minPollIntervalMs(symbolCount, IDS_PER_REQUEST, this.#ctx.budget.sustainedPerSecond);
   }
 
   source(options: SourceOptions): Source {
-    return new PollingSource(this, {
-      symbols: options.symbols,
-      intervalMs: options.intervalMs ?? this.minIntervalMs(options.symbols.length),
-      ...(options.onRejected ? { onRejected: options.onRejected } : {}),
-      clock: this.#ctx.clock,
-      log: this.#ctx.log,
-    });
+    return pollingSourceOf(this, options, this.#ctx);
   }
 
   async quotes(symbols: readonly string[], signal?: AbortSignal): Promise<Batch<Tick>> {

@@ -4,7 +4,26 @@ import type { Tick } from '../../core/tick.ts';
 import type { Emit, Source, SourceStats } from '../../ports/source.ts';
 import type { Clock } from './clock.ts';
 import { RateMeter } from './rate-meter.ts';
-import type { QuoteProvider, Rejected } from './types.ts';
+import type { QuoteProvider, Rejected, SourceOptions } from './types.ts';
+
+/**
+ * The shortest poll interval, ms, that a budget of `perSecond` sustained requests allows when each poll of
+ * `symbolCount` symbols takes one request per `symbolsPerRequest` of them.
+ */
+export function minPollIntervalMs(symbolCount: number, symbolsPerRequest: number, perSecond: number): number {
+  return Math.ceil((Math.ceil(symbolCount / symbolsPerRequest) / perSecond) * 1000);
+}
+
+/** The polling source every quote provider hands out: at `options.intervalMs`, or at its minimum by default. */
+export function pollingSourceOf(provider: QuoteProvider, options: SourceOptions, ctx: { clock: Clock; log: Logger }): PollingSource {
+  return new PollingSource(provider, {
+    symbols: options.symbols,
+    intervalMs: options.intervalMs ?? provider.minIntervalMs(options.symbols.length),
+    ...(options.onRejected ? { onRejected: options.onRejected } : {}),
+    clock: ctx.clock,
+    log: ctx.log,
+  });
+}
 
 export interface PollingSourceOptions {
   symbols: readonly string[];

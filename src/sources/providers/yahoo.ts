@@ -8,7 +8,7 @@ import { ProviderContext, type CommonOptions } from './context.ts';
 import { DAY_US, dailyBar } from './daily.ts';
 import { dig, finite, isRecord, parseJson } from './fields.ts';
 import type { ProviderHealth } from './health.ts';
-import { PollingSource } from './polling.ts';
+import { minPollIntervalMs, pollingSourceOf } from './polling.ts';
 import type { Batch, QuoteProvider, Rejected, SourceOptions } from './types.ts';
 
 export const YAHOO_BASE_URL = 'https://query1.finance.yahoo.com';
@@ -47,17 +47,11 @@ export class YahooProvider implements QuoteProvider {
   }
 
   minIntervalMs(symbolCount: number): number {
-    return Math.ceil((Math.ceil(symbolCount / SYMBOLS_PER_REQUEST) / this.#ctx.budget.sustainedPerSecond) * 1000);
+    return minPollIntervalMs(symbolCount, SYMBOLS_PER_REQUEST, this.#ctx.budget.sustainedPerSecond);
   }
 
   source(options: SourceOptions): Source {
-    return new PollingSource(this, {
-      symbols: options.symbols,
-      intervalMs: options.intervalMs ?? this.minIntervalMs(options.symbols.length),
-      ...(options.onRejected ? { onRejected: options.onRejected } : {}),
-      clock: this.#ctx.clock,
-      log: this.#ctx.log,
-    });
+    return pollingSourceOf(this, options, this.#ctx);
   }
 
   async quotes(symbols: readonly string[], signal?: AbortSignal): Promise<Batch<Tick>> {
