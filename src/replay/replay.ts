@@ -186,6 +186,19 @@ export async function replayFile(o: FileReplayOptions): Promise<FileReplaySummar
   }
 }
 
+/**
+ * Rows the parser could not split at all are known only once the file has been read: they are reported and
+ * quarantined at the end (those of an earlier, interrupted run excluded), and counted in the checkpoint.
+ */
+async function quarantineStructural(o: FileReplayOptions, reader: FileReader, cp: FileCheckpoint, quarantine: QuarantineWriter): Promise<number> {
+  const structural = (await reader.rejects()).slice(cp.rejects);
+  if (structural.length > 0) o.onBad?.(structural);
+  await quarantine.write(structural.map((b) => fromBadRow(b, reader.file)));
+  cp.rejects += structural.length;
+  cp.bad += structural.length;
+  return structural.length;
+}
+
 async function save(path: string, cp: FileCheckpoint): Promise<void> {
   cp.updatedAt = new Date().toISOString();
   await writeCheckpoint(path, cp);
@@ -271,12 +284,7 @@ async function replayTicks(o: FileReplayOptions, reader: FileReader, cp: FileChe
   let rejects = 0;
   try {
     if (complete) {
-      const structural = (await reader.rejects()).slice(cp.rejects);
-      if (structural.length > 0) o.onBad?.(structural);
-      await quarantine.write(structural.map((b) => fromBadRow(b, reader.file)));
-      rejects = structural.length;
-      cp.rejects += rejects;
-      cp.bad += rejects;
+      rejects = await quarantineStructural(o, reader, cp, quarantine);
       cp.complete = true;
     }
   } finally {
@@ -360,12 +368,7 @@ async function replayDaily(o: FileReplayOptions, reader: FileReader, cp: FileChe
     }
     finished = !o.signal?.aborted;
     if (finished) {
-      const structural = (await reader.rejects()).slice(cp.rejects);
-      if (structural.length > 0) o.onBad?.(structural);
-      await quarantine.write(structural.map((b) => fromBadRow(b, reader.file)));
-      rejects = structural.length;
-      cp.rejects += rejects;
-      cp.bad += rejects;
+      rejects = await quarantineStructural(o, reader, cp, quarantine);
       for (const [symbol, l] of latest) {
         const t = await writeLatest(store, { symbol, ts: l.start, price: l.close, provider: o.read.provider, currency: o.read.currency.toUpperCase() });
         if (t) written.push(t);
