@@ -223,31 +223,30 @@ function replyWritten(w: QueuedWrite): void {
   reply({ id: w.id, ok: true, recycle: { f64, codes, cap } }, [f64, codes]);
 }
 
-async function commit(group: QueuedWrite[]): Promise<void> {
+type Append = (fill: (a: DuckDBAppender) => void, table: string, schema?: string, catalog?: string) => Promise<void>;
+
+/**
+ * Runs `fn` in one write transaction. `append` fills a table through an appender and closes it; when
+ * anything fails, the open appender is cleared and the transaction rolled back.
+ */
+async function writeTransaction(fn: (append: Append) => Promise<void>): Promise<void> {
   const con = wcon!;
   let appender: DuckDBAppender | null = null;
+  const append: Append = async (fill, table, schema, catalog) => {
+    appender = await con.createAppender(table, schema, catalog);
+    fill(appender);
+    appender.closeSync();
+    appender = null;
+  };
   await con.run('BEGIN TRANSACTION');
   try {
-    if (group.some((w) => w.ticks.n > 0)) {
-      appender = await con.createAppender('ticks');
-      for (const w of group) appendTicks(appender, w.ticks);
-      appender.closeSync();
-      appender = null;
-    }
-    const bars = mergeGroupBars(group);
-    if (bars.length > 0) {
-      appender = await con.createAppender('bar_parts');
-      appendBars(appender, bars);
-      appender.closeSync();
-      appender = null;
-    }
+    await fn(append);
     await con.run('COMMIT');
-    pendingParts += bars.length;
   } catch (e) {
     if (appender) {
       try {
-        appender.clear();
-        appender.closeSync();
+        (appender as DuckDBAppender).clear();
+        (appender as DuckDBAppender).closeSync();
       } catch {
         // Already failed; the rollback below discards whatever it flushed.
       }
@@ -257,34 +256,27 @@ async function commit(group: QueuedWrite[]): Promise<void> {
   }
 }
 
+async function commit(group: QueuedWrite[]): Promise<void> {
+  const bars = mergeGroupBars(group);
+  await writeTransaction(async (append) => {
+    if (group.some((w) => w.ticks.n > 0)) await append((a) => group.forEach((w) => appendTicks(a, w.ticks)), 'ticks');
+    if (bars.length > 0) await append((a) => appendBars(a, bars), 'bar_parts');
+  });
+  pendingParts += bars.length;
+}
+
 /** Replaces the given bars (and drops pending parts of their keys) in one transaction. */
 async function putBars(bars: Bar[]): Promise<void> {
   if (bars.length === 0) return;
   const con = wcon!;
-  let appender: DuckDBAppender | null = null;
-  await con.run('BEGIN TRANSACTION');
-  try {
-    appender = await con.createAppender('bars_put', 'main', 'temp');
-    appendBars(appender, bars);
-    appender.closeSync();
-    appender = null;
-    const dropped = (await con.run(PUT_BARS_DROP_PARTS)).rowsChanged;
+  let dropped = 0;
+  await writeTransaction(async (append) => {
+    await append((a) => appendBars(a, bars), 'bars_put', 'main', 'temp');
+    dropped = (await con.run(PUT_BARS_DROP_PARTS)).rowsChanged;
     await con.run(PUT_BARS_UPSERT);
     await con.run(PUT_BARS_CLEAR);
-    await con.run('COMMIT');
-    pendingParts = Math.max(0, pendingParts - dropped);
-  } catch (e) {
-    if (appender) {
-      try {
-        appender.clear();
-        appender.closeSync();
-      } catch {
-        // Already failed; the rollback below discards whatever it flushed.
-      }
-    }
-    await con.run('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
+  });
+  pendingParts = Math.max(0, pendingParts - dropped);
 }
 
 /** Partial bars of the same bucket within one transaction are merged first: one part per key. */
