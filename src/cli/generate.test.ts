@@ -10,16 +10,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
 import { SYMBOL_RE } from '../config/schema.ts';
-import { isTicklineError } from '../core/errors.ts';
 import { parseTick } from '../core/tick.ts';
 import { nowMicros, parseIsoMicros } from '../core/time.ts';
-import { addGenerateCommand, batchSize, LatencyHistogram, type GenerateSummary } from './generate.ts';
-import type { CliIo } from './io.ts';
+import { batchSize, LatencyHistogram, type GenerateSummary } from './generate.ts';
+import { runTickline, type CliRun } from './test-harness.ts';
 
 const KEY = `tl_0123456789abcdef_${'A'.repeat(21)}-${'b'.repeat(21)}`;
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,33 +24,9 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const root = await mkdtemp(join(tmpdir(), 'tickline-generate-'));
 after(() => rm(root, { recursive: true, force: true }));
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `tickline generate …` in-process, printing errors as the tickline binary does. */
-async function generate(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    stdin: new PassThrough(),
-    env: { ...env },
-    exitCode: 0,
-  };
-  const program = new Command('tickline').exitOverride().configureOutput({ writeOut: (s) => void (stdout += s), writeErr: (s) => void (stderr += s) });
-  addGenerateCommand(program, io);
-  try {
-    await program.parseAsync(['node', 'tickline', 'generate', ...args]);
-    return { code: io.exitCode, stdout, stderr };
-  } catch (err) {
-    if (err instanceof CommanderError) return { code: err.exitCode, stdout, stderr };
-    if (isTicklineError(err)) return { code: 1, stdout, stderr: `${stderr}tickline: ${err.message} [${err.code}]\n` };
-    throw err;
-  }
+function generate(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runTickline(['generate', ...args], { env });
 }
 
 interface Seen {
