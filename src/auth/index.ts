@@ -9,3 +9,5 @@ export type { ScryptParams } from './password.ts';
 export { authStoreRegistry, openAuthStore } from './open-store.ts';
 export type { AuthStoreContext } from './open-store.ts';
 export type { AuthStore } from './store.ts';
+export { auditView, keyView, userView } from './wire.ts';
+export type { AuditEntryView, KeyView, UserView, VerifyView } from './wire.ts';

@@ -3,42 +3,9 @@
  * the HTTP API (admin-http.ts) and directly on the auth store (admin-local.ts). Each command is written
  * once against it. Records use the API's JSON shapes, so `--json` prints the same in both modes.
  */
-import type { Role, Scope } from '../auth/index.ts';
+import type { AuditEntryView, KeyView, Role, Scope, UserView, VerifyView } from '../auth/index.ts';
 
-export interface UserView {
-  username: string;
-  role: Role;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface KeyView {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  created_by: string;
-  created_at: string;
-  revoked_at: string | null;
-  revoked_by: string | null;
-  last_used_at: string | null;
-}
-
-export interface AuditEntryView {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  detail: Record<string, string | number | boolean | null>;
-  prev_hash: string;
-  hash: string;
-}
-
-export interface VerifyView {
-  ok: boolean;
-  entries: number;
-  firstBad?: { seq: number; reason: string };
-}
+export type { AuditEntryView, KeyView, UserView, VerifyView };
 
 export interface AdminClient {
   /** Where the commands act, for messages: the API URL or the auth store. */

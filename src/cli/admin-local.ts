@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { AuthService, openAuthStore, type ApiKeyInfo, type AuditEntry, type AuthStore, type User } from '../auth/index.ts';
+import { auditView, AuthService, keyView, openAuthStore, userView, type AuthStore } from '../auth/index.ts';
 import { redactUrl, urlPath } from '../adapters/registry.ts';
 import { isTicklineError, TicklineError } from '../core/errors.ts';
 import type { AdminClient, AuditEntryView, KeyView, UserView, VerifyView } from './admin-client.ts';
@@ -67,27 +67,6 @@ export async function openLocalStore(storeUrl: string): Promise<AuthStore> {
       { cause: e },
     );
   }
-}
-
-export function userView(u: User): UserView {
-  return { username: u.username, role: u.role, created_at: u.createdAt, updated_at: u.updatedAt };
-}
-
-export function keyView(k: ApiKeyInfo): KeyView {
-  return {
-    id: k.id,
-    name: k.name,
-    scopes: [...k.scopes],
-    created_by: k.createdBy,
-    created_at: k.createdAt,
-    revoked_at: k.revokedAt,
-    revoked_by: k.revokedBy,
-    last_used_at: k.lastUsedAt,
-  };
-}
-
-export function auditView(e: AuditEntry): AuditEntryView {
-  return { seq: e.seq, at: e.at, actor: e.actor, action: e.action, target: e.target, detail: { ...e.detail }, prev_hash: e.prevHash, hash: e.hash };
 }
 
 export class LocalAdminClient implements AdminClient {

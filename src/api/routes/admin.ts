@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ROLES, SCOPES, type ApiKeyInfo, type AuditEntry, type AuthService, type Role, type Scope, type User } from '../../auth/index.ts';
+import { auditView, keyView, ROLES, SCOPES, userView, type AuthService, type Role, type Scope } from '../../auth/index.ts';
 import { TicklineError } from '../../core/errors.ts';
 import { actorOf } from '../auth.ts';
 import { errorResponses, type RouteOptions } from '../schemas.ts';
@@ -39,27 +39,6 @@ const RoleField = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] });
 const UsernameParam = Type.Object({ username: Type.String({ minLength: 1, maxLength: 256 }) });
 const KeyIdParam = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 
-function userJson(u: User) {
-  return { username: u.username, role: u.role, created_at: u.createdAt, updated_at: u.updatedAt };
-}
-
-function keyJson(k: ApiKeyInfo) {
-  return {
-    id: k.id,
-    name: k.name,
-    scopes: k.scopes,
-    created_by: k.createdBy,
-    created_at: k.createdAt,
-    revoked_at: k.revokedAt,
-    revoked_by: k.revokedBy,
-    last_used_at: k.lastUsedAt,
-  };
-}
-
-function auditJson(e: AuditEntry) {
-  return { seq: e.seq, at: e.at, actor: e.actor, action: e.action, target: e.target, detail: e.detail, prev_hash: e.prevHash, hash: e.hash };
-}
-
 /** Users, API keys and the audit log, for admins (role admin, or a key with the `admin` scope). */
 export async function adminRoutes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
   const authOrNull = opts.deps.auth;
@@ -71,7 +50,7 @@ export async function adminRoutes(app: FastifyInstance, opts: RouteOptions): Pro
   const tags = ['admin'];
 
   app.get('/v1/admin/users', { config: admin, schema: { tags, summary: 'Users and their roles', response: { 200: Type.Object({ users: Type.Array(UserBody) }), ...errorResponses(401, 403) } } }, async () => ({
-    users: (await need().listUsers()).map(userJson),
+    users: (await need().listUsers()).map(userView),
   }));
 
   app.post<{ Body: { username: string; password: string; role: Role } }>(
@@ -87,7 +66,7 @@ export async function adminRoutes(app: FastifyInstance, opts: RouteOptions): Pro
     },
     async (request, reply) => {
       const user = await need().addUser(request.body, actorOf(request.identity));
-      return reply.code(201).send({ user: userJson(user) });
+      return reply.code(201).send({ user: userView(user) });
     },
   );
 
@@ -130,11 +109,11 @@ export async function adminRoutes(app: FastifyInstance, opts: RouteOptions): Pro
         response: { 200: Type.Object({ user: UserBody }), ...errorResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => ({ user: userJson(await need().setRole(request.params.username, request.body.role, actorOf(request.identity))) }),
+    async (request) => ({ user: userView(await need().setRole(request.params.username, request.body.role, actorOf(request.identity))) }),
   );
 
   app.get('/v1/admin/keys', { config: admin, schema: { tags, summary: 'API keys, revoked ones included (never their secrets)', response: { 200: Type.Object({ keys: Type.Array(KeyBody) }), ...errorResponses(401, 403) } } }, async () => ({
-    keys: (await need().listKeys()).map(keyJson),
+    keys: (await need().listKeys()).map(keyView),
   }));
 
   app.post<{ Body: { name: string; scopes: Scope[] } }>(
@@ -154,7 +133,7 @@ export async function adminRoutes(app: FastifyInstance, opts: RouteOptions): Pro
     async (request, reply) => {
       const made = await need().createKey({ name: request.body.name, scopes: request.body.scopes, createdBy: actorOf(request.identity) });
       void reply.header('cache-control', 'no-store');
-      return reply.code(201).send({ key: keyJson(made.key), secret: made.secret });
+      return reply.code(201).send({ key: keyView(made.key), secret: made.secret });
     },
   );
 
@@ -178,7 +157,7 @@ export async function adminRoutes(app: FastifyInstance, opts: RouteOptions): Pro
     async (request) => {
       const auth = need();
       const [entries, verify] = await Promise.all([auth.auditList({ limit: request.query.limit ?? 100, before: request.query.before }), auth.auditVerify()]);
-      return { entries: entries.map(auditJson), verify };
+      return { entries: entries.map(auditView), verify };
     },
   );
 
