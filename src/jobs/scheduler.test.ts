@@ -63,6 +63,28 @@ describe('poll scheduler', () => {
     }
   });
 
+  test('an unchanged quote (a closed market) is not published again by the next run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tickline-sched-'));
+    const store = await openJobStore(`file://${join(dir, 'jobs.json')}`);
+    try {
+      await store.create(job('pj_same', { nextRunAt: 0, intervalMs: 30 }));
+      const same = { symbol: 'AAPL', ts: 1, price: 100, size: 0, bid: null, ask: null, currency: 'USD', provider: 'yahoo', seq: null, recvTs: 1 } as Tick;
+      const hub = { quotes: () => ({ quotes: async () => ({ items: [same], rejected: [] }) }), onRejected: () => undefined } as unknown as ProviderHub;
+      const published: Tick[] = [];
+      const s = new PollScheduler({ store, hub, logger: silentLogger(), publish: async (t) => void published.push(...t), tickMs: 5 });
+      s.start();
+      await wait(200);
+      await s.stop();
+      const j = (await store.get('pj_same'))!;
+      assert.ok(j.runs >= 3, `runs: ${j.runs}`);
+      assert.equal(published.length, 1);
+      assert.equal(j.ticks, 1);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('two competing schedulers on one Postgres store run each due job once per interval', { skip: skipUnless('POSTGRES') }, async () => {
     const base = serviceUrl('POSTGRES')!;
     const schema = `tl_sched_${randomBytes(5).toString('hex')}`;

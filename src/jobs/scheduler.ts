@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.ts';
 import type { Tick } from '../core/tick.ts';
 import type { SourceStats } from '../ports/source.ts';
 import type { ProviderHub } from '../sources/hub.ts';
+import { ChangedQuotes } from '../sources/providers/index.ts';
 import type { PollJob } from './model.ts';
 import type { JobStore } from './store.ts';
 
@@ -27,8 +28,8 @@ export class PollScheduler {
   readonly #o: Required<Omit<SchedulerOptions, 'now'>> & { now: () => number };
   readonly #running = new Map<string, Promise<void>>();
   readonly #seen = new Map<string, { job: PollJob; emitted: number; lastError: string | null; rate: number }>();
-  /** Per job and symbol, the last quote published: an unchanged quote (a closed market) is not sent again. */
-  readonly #last = new Map<string, Map<string, string>>();
+  /** Per job, the last quote published per symbol: an unchanged quote (a closed market) is not sent again. */
+  readonly #last = new Map<string, ChangedQuotes>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #abort = new AbortController();
@@ -75,11 +76,11 @@ export class PollScheduler {
       const provider = this.#o.hub.quotes(job.provider);
       const batch = await provider.quotes(job.symbols, this.#abort.signal);
       for (const r of batch.rejected) this.#o.hub.onRejected(r);
-      const last = this.#last.get(job.id) ?? new Map<string, string>();
+      const last = this.#last.get(job.id) ?? new ChangedQuotes();
       this.#last.set(job.id, last);
-      const fresh = batch.items.filter((t) => last.get(t.symbol) !== `${t.ts}|${t.price}|${t.bid}|${t.ask}`);
+      const fresh = last.changed(batch.items);
       if (fresh.length > 0) await this.#o.publish(fresh, `poll:${job.id}`);
-      for (const t of fresh) last.set(t.symbol, `${t.ts}|${t.price}|${t.bid}|${t.ask}`);
+      last.mark(fresh);
       ticks = fresh.length;
       if (batch.items.length === 0 && batch.rejected.length > 0) error = `every record was rejected: ${batch.rejected[0]!.reason}`;
     } catch (err) {

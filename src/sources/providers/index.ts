@@ -77,7 +77,7 @@ export type { CoinbaseOptions } from './coinbase.ts';
 export type { ProviderHealth } from './health.ts';
 export { toHealth } from './health.ts';
 export { ProviderMetrics } from './metrics.ts';
-export { PollingSource } from './polling.ts';
+export { ChangedQuotes, PollingSource } from './polling.ts';
 export { CoinbaseSource } from './coinbase-source.ts';
 export { YahooProvider, YAHOO_LIMITS } from './yahoo.ts';
 export { AlphaVantageProvider, ALPHAVANTAGE_LIMITS } from './alphavantage.ts';

@@ -7,6 +7,28 @@ import { RateMeter } from './rate-meter.ts';
 import type { QuoteProvider, Rejected, SourceOptions } from './types.ts';
 
 /**
+ * The last quote sent per symbol (time, price, bid and ask), so that an unchanged one — the market is
+ * closed, or the provider has not updated — is not sent again. Bounded by the number of symbols polled.
+ */
+export class ChangedQuotes {
+  readonly #last = new Map<string, string>();
+
+  /** The quotes that differ from the last one marked for their symbol. */
+  changed(ticks: readonly Tick[]): Tick[] {
+    return ticks.filter((t) => this.#last.get(t.symbol) !== quoteKey(t));
+  }
+
+  /** Records these quotes as sent. */
+  mark(ticks: readonly Tick[]): void {
+    for (const t of ticks) this.#last.set(t.symbol, quoteKey(t));
+  }
+}
+
+function quoteKey(t: Tick): string {
+  return `${t.ts}|${t.price}|${t.bid}|${t.ask}`;
+}
+
+/**
  * The shortest poll interval, ms, that a budget of `perSecond` sustained requests allows when each poll of
  * `symbolCount` symbols takes one request per `symbolsPerRequest` of them.
  */
@@ -46,8 +68,7 @@ export class PollingSource implements Source {
   readonly #provider: QuoteProvider;
   readonly #o: PollingSourceOptions;
   readonly #meter: RateMeter;
-  /** Last emitted quote per symbol, as `ts|price|bid|ask`. */
-  readonly #last = new Map<string, string>();
+  readonly #changes = new ChangedQuotes();
   #emitted = 0;
   #running = false;
   #lastError: string | undefined;
@@ -101,12 +122,9 @@ export class PollingSource implements Source {
     try {
       const batch = await this.#provider.quotes(this.#o.symbols, signal);
       for (const r of batch.rejected) this.#o.onRejected?.(r);
-      return batch.items.filter((t) => {
-        const key = `${t.ts}|${t.price}|${t.bid}|${t.ask}`;
-        if (this.#last.get(t.symbol) === key) return false;
-        this.#last.set(t.symbol, key);
-        return true;
-      });
+      const fresh = this.#changes.changed(batch.items);
+      this.#changes.mark(fresh);
+      return fresh;
     } catch (err) {
       if (signal.aborted) return [];
       this.#lastError = err instanceof Error ? err.message : String(err);
