@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { TicklineError } from '../core/errors.ts';
 import { BACKFILL_PROVIDERS, backfill, type BackfillProvider } from '../replay/backfill.ts';
-import { PROVIDER_KEY_ENV, providerKey } from '../replay/env.ts';
+import { providerOptions } from '../sources/hub.ts';
 import { table } from './format.ts';
 import { note, say, type CliIo } from './io.ts';
 import { commandLogger, onInterrupt, printRecord, rateProgressBar, targetConfig, targetOptions, type TargetOpts } from './replay-file.ts';
@@ -37,9 +37,9 @@ export function addBackfillCommand(program: Command, io: CliIo): void {
     .addHelpText(
       'after',
       `
-API keys come from the environment, never from a flag: ${PROVIDER_KEY_ENV.alphavantage} (required for
-alphavantage) and ${PROVIDER_KEY_ENV.coingecko} (optional), or ${PROVIDER_KEY_ENV.alphavantage}_FILE /
-${PROVIDER_KEY_ENV.coingecko}_FILE naming a file that holds the key.
+Keys and endpoints come from the same settings as the server's: TICKLINE_ALPHAVANTAGE_KEY (required for
+alphavantage) and TICKLINE_COINGECKO_KEY (optional) — or their *_FILE variants naming a file that holds
+the key — and TICKLINE_<PROVIDER>_URL; never from a flag. --base-url overrides the URL for this run.
 
 Symbols already loaded for the same provider and dates are skipped (see the checkpoint under
 <data dir>/backfill/); a symbol that failed is reported and loaded by the next run. The provider's rate
@@ -52,7 +52,6 @@ See docs/replay.md.`,
     )
     .action(async (opts: BackfillOpts) => {
       if (opts.baseUrl !== undefined && !/^https?:\/\/[^/]/i.test(opts.baseUrl)) throw new TicklineError('TL_ERR_VALIDATION', '--base-url must be an http(s) URL');
-      const apiKey = opts.provider === 'yahoo' ? undefined : providerKey(io.env, opts.provider);
       const config = targetConfig(opts, io);
       const logger = commandLogger(io, opts, config);
       const bar = rateProgressBar(io.stderr, 'backfill', 'symbols');
@@ -66,7 +65,7 @@ See docs/replay.md.`,
           from: opts.from,
           to: opts.to,
           baseUrl: opts.baseUrl,
-          apiKey,
+          providerOptions: providerOptions(config, opts.provider),
           restart: opts.restart === true,
           config,
           logger,

@@ -10,7 +10,6 @@ import { loadConfig, type Config } from '../config/load.ts';
 import { SPEC, SYMBOL_RE, type ConfigKey } from '../config/schema.ts';
 import { show, TicklineError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { loaderEnv } from '../replay/env.ts';
 import { LAYOUTS, parseMap, type Layout } from '../replay/layout.ts';
 import { writerLogger } from '../replay/logger.ts';
 import { FORMATS, type BadRow, type FileFormat } from '../replay/reader.ts';
@@ -18,7 +17,7 @@ import { replayFile, type FileReplaySummary } from '../replay/replay.ts';
 import { apiConnection, apiOption, type ApiOpts } from './api-options.ts';
 import { apiPostStream } from './client.ts';
 import { table } from './format.ts';
-import { note, say, type CliIo } from './io.ts';
+import { configEnv, note, say, type CliIo } from './io.ts';
 import { progressBar } from './progress.ts';
 
 // ---------------------------------------------------------------- shared by replay FILE and backfill
@@ -60,7 +59,7 @@ export function targetOptions(cmd: Command, opts: { bus: boolean; cache: boolean
 export function targetConfig(opts: TargetOpts, io: CliIo): Config {
   const overrides: Partial<Record<ConfigKey, unknown>> = {};
   for (const [flag, key] of TARGET_FLAGS) if (opts[flag] !== undefined) overrides[key] = opts[flag];
-  return loadConfig({ env: loaderEnv(io.env), file: opts.config, overrides });
+  return loadConfig({ env: configEnv(io.env), file: opts.config, overrides });
 }
 
 /** Log lines go to stderr, at warn unless --log-level or TICKLINE_LOG_LEVEL says otherwise. */

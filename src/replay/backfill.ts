@@ -87,7 +87,12 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   if (to <= from) throw new TicklineError('TL_ERR_VALIDATION', `--to (${o.to}) is before --from (${o.from})`);
   const symbols = [...new Set(o.symbols.map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))];
   if (symbols.length === 0) throw new TicklineError('TL_ERR_VALIDATION', '--symbols: give at least one symbol, e.g. --symbols AAPL,MSFT');
-  const provider = createProvider(o.provider, { ...o.providerOptions, baseUrl: o.baseUrl, apiKey: o.apiKey, log: o.logger });
+  const provider = createProvider(o.provider, {
+    ...o.providerOptions,
+    ...(o.baseUrl === undefined ? {} : { baseUrl: o.baseUrl }),
+    ...(o.apiKey === undefined ? {} : { apiKey: o.apiKey }),
+    log: o.logger,
+  });
   const history = provider.history?.bind(provider);
   if (history === undefined) throw new TicklineError('TL_ERR_VALIDATION', `--provider ${o.provider} has no daily history`);
   const invalid: string[] = [];

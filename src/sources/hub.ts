@@ -40,7 +40,7 @@ export class ProviderHub {
     if (!isProviderName(name)) throw new TicklineError('TL_ERR_VALIDATION', `${field}: unknown provider ${show(name)}; known: ${PROVIDER_NAMES.join(', ')}`);
     let p = this.#providers.get(name);
     if (!p) {
-      p = createProvider(name, this.#options(name));
+      p = createProvider(name, { ...providerOptions(this.#config, name), log: this.#logger, metrics: this.#metrics });
       this.#providers.set(name, p);
     }
     return p;
@@ -57,33 +57,37 @@ export class ProviderHub {
   health(): Record<string, ProviderHealth> {
     return Object.fromEntries([...this.#providers].map(([name, p]) => [name, p.health()]));
   }
+}
 
-  #options(name: ProviderName): ProviderOptions {
-    const c = this.#config;
-    const base: ProviderOptions = { log: this.#logger, metrics: this.#metrics };
-    const set = (o: ProviderOptions, key: keyof ProviderOptions, value: string): void => {
-      if (value !== '') (o as Record<string, unknown>)[key] = value;
-    };
-    switch (name) {
-      case 'yahoo':
-        set(base, 'baseUrl', c.yahooUrl);
-        break;
-      case 'alphavantage':
-        set(base, 'baseUrl', c.alphavantageUrl);
-        set(base, 'apiKey', c.alphavantageKey);
-        break;
-      case 'coingecko':
-        set(base, 'baseUrl', c.coingeckoUrl);
-        set(base, 'apiKey', c.coingeckoKey);
-        set(base, 'plan', c.coingeckoPlan);
-        break;
-      case 'coinbase':
-        set(base, 'baseUrl', c.coinbaseUrl);
-        set(base, 'wsUrl', c.coinbaseWsUrl);
-        break;
-    }
-    return base;
+
+/**
+ * A provider's base URL and key (and CoinGecko's plan) from the configuration: the settings every user of
+ * a provider — the running platform, `tickline backfill` — takes from the same keys.
+ */
+export function providerOptions(c: Config, name: ProviderName): ProviderOptions {
+  const o: ProviderOptions = {};
+  const set = (key: keyof ProviderOptions, value: string): void => {
+    if (value !== '') (o as Record<string, unknown>)[key] = value;
+  };
+  switch (name) {
+    case 'yahoo':
+      set('baseUrl', c.yahooUrl);
+      break;
+    case 'alphavantage':
+      set('baseUrl', c.alphavantageUrl);
+      set('apiKey', c.alphavantageKey);
+      break;
+    case 'coingecko':
+      set('baseUrl', c.coingeckoUrl);
+      set('apiKey', c.coingeckoKey);
+      set('plan', c.coingeckoPlan);
+      break;
+    case 'coinbase':
+      set('baseUrl', c.coinbaseUrl);
+      set('wsUrl', c.coinbaseWsUrl);
+      break;
   }
+  return o;
 }
 
 /** `TICKLINE_STREAMS`: `coinbase:BTC-USD,ETH-USD;…` → provider and symbols. */
