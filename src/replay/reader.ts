@@ -356,9 +356,7 @@ export class FileReader {
           }
         }
         const issues: Issue[] = [];
-        const symbol = symV === null ? this.fixedSymbol! : (symV.getItem(i) as string | null);
-        if (symbol === null || symbol === '') issues.push({ column: f.symbol!.column, value: null, what: 'is required' });
-        else if (symbol.length > 64) issues.push({ column: f.symbol!.column, value: symbol, what: 'is longer than 64 characters' });
+        const symbol = this.#symbol(symV, f.symbol, i, issues);
         const ts = this.#num(chunk, f.ts!, tsV, i, issues, true, 'is not an ISO 8601 date-time or epoch number');
         const price = this.#num(chunk, f.price!, priceV, i, issues, true, 'is not a number');
         const size = sizeV === null ? 0 : this.#num(chunk, f.size!, sizeV, i, issues, false, 'is not a number');
@@ -374,7 +372,7 @@ export class FileReader {
         if (currency !== null && currency.length > 64) issues.push({ column: f.currency!.column, value: currency, what: 'is longer than 64 characters' });
         if (provider !== null && provider.length > 64) issues.push({ column: f.provider!.column, value: provider, what: 'is longer than 64 characters' });
         if (issues.length > 0) {
-          bad.push(this.#issues(row, issues, symbol === null || symbol === '' || symbol.length > 64 ? null : symbol, ts));
+          bad.push(this.#issues(row, issues, symbol, ts));
           continue;
         }
         ticks.push({
@@ -429,15 +427,13 @@ export class FileReader {
           continue;
         }
         const issues: Issue[] = [];
-        const symbol = symV === null ? this.fixedSymbol! : (symV.getItem(i) as string | null);
-        if (symbol === null || symbol === '') issues.push({ column: f.symbol!.column, value: null, what: 'is required' });
-        else if (symbol.length > 64) issues.push({ column: f.symbol!.column, value: symbol, what: 'is longer than 64 characters' });
+        const symbol = this.#symbol(symV, f.symbol, i, issues);
         const start = this.#num(chunk, f.date!, dateV, i, issues, true, 'is not a date');
         const p: Record<string, number | null> = {};
         for (const [k, vec] of ohlcV) p[k] = this.#num(chunk, f[k]!, vec, i, issues, true, 'is not a number');
         const volume = volV === null ? 0 : this.#num(chunk, f.volume!, volV, i, issues, false, 'is not a number');
         if (issues.length > 0) {
-          bad.push(this.#issues(row, issues, symbol === null || symbol === '' || symbol.length > 64 ? null : symbol, start));
+          bad.push(this.#issues(row, issues, symbol, start));
           continue;
         }
         bars.push(dailyBar(symbol!, start!, { open: p.open!, high: p.high!, low: p.low!, close: p.close!, volume: volume ?? 0 }));
@@ -503,6 +499,15 @@ export class FileReader {
   }
 
   /** A number from a value column: null when missing (an issue if required) or unparseable (always an issue). */
+  /** The row's symbol (the fixed one without a symbol column), or null after recording why it is unusable. */
+  #symbol(vec: { getItem(i: number): unknown } | null, s: Selected | undefined, i: number, issues: Issue[]): string | null {
+    const symbol = vec === null ? this.fixedSymbol! : (vec.getItem(i) as string | null);
+    if (symbol === null || symbol === '') issues.push({ column: s!.column, value: null, what: 'is required' });
+    else if (symbol.length > 64) issues.push({ column: s!.column, value: symbol, what: 'is longer than 64 characters' });
+    else return symbol;
+    return null;
+  }
+
   #num(chunk: DuckDBDataChunk, s: Selected, vec: { getItem(i: number): unknown }, i: number, issues: Issue[], required: boolean, what: string): number | null {
     const v = vec.getItem(i) as number | null;
     if (v !== null) {
