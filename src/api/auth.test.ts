@@ -122,6 +122,10 @@ describe('authentication on the HTTP API', () => {
 
   test('public routes answer without credentials', async () => {
     for (const url of ['/health', '/ready', '/metrics']) assert.equal((await app.inject(url)).statusCode, 200, url);
+    // An ended session or a wrong key does not keep anyone from the page (or the sign-in form on it).
+    for (const headers of [{ cookie: `${SESSION_COOKIE}=${'x'.repeat(43)}` }, { authorization: 'Bearer nope' }]) {
+      assert.equal((await app.inject({ url: '/', headers })).statusCode, 200, JSON.stringify(headers));
+    }
     const page = await app.inject({ url: '/', headers: { 'accept-encoding': 'gzip' } });
     assert.equal(page.statusCode, 200);
     assert.equal(page.headers['content-encoding'], 'gzip');

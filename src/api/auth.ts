@@ -117,8 +117,12 @@ export function installAuth(app: FastifyInstance, auth: AuthService | null, opts
       request.identity = { kind: 'local' };
       return;
     }
+    // Public routes (probes, the page's files, the login) need no caller: no key or session lookup for them.
+    if (access === 'public') {
+      request.identity = { kind: 'anonymous' };
+      return;
+    }
     request.identity = await identify(auth, request);
-    if (access === 'public') return;
     const id = request.identity;
     if (id.kind === 'anonymous') {
       void reply.header('www-authenticate', 'Bearer realm="tickline"');
@@ -135,9 +139,8 @@ export function installAuth(app: FastifyInstance, auth: AuthService | null, opts
 }
 
 /**
- * The caller: a Bearer key when an Authorization header is present (a wrong key is an error, never a
- * fall-back to the cookie), else the session cookie, else anonymous. A stale cookie on a public route
- * is ignored rather than refused, so the login page still loads after a session ended.
+ * The caller of a protected route: a Bearer key when an Authorization header is present (a wrong key is an
+ * error, never a fall-back to the cookie), else the session cookie, else anonymous.
  */
 async function identify(auth: AuthService, request: FastifyRequest): Promise<Identity> {
   const header = request.headers.authorization;
@@ -152,10 +155,7 @@ async function identify(auth: AuthService, request: FastifyRequest): Promise<Ide
     const s = await auth.session(token);
     return { kind: 'session', username: s.user.username, role: s.user.role, token: s.token, csrf: s.csrf, expiresAt: s.expiresAt };
   } catch (err) {
-    if (err instanceof TicklineError && err.code === 'TL_ERR_UNAUTHENTICATED') {
-      if (request.routeOptions.url === undefined || request.routeOptions.config.access === 'public') return { kind: 'anonymous' };
-      throw unauthenticated('your session has ended: sign in again');
-    }
+    if (err instanceof TicklineError && err.code === 'TL_ERR_UNAUTHENTICATED') throw unauthenticated('your session has ended: sign in again');
     throw err;
   }
 }
