@@ -3,6 +3,7 @@ import type { Tick } from '../core/tick.ts';
 import { nowMicros, type Micros } from '../core/time.ts';
 import type { Emit, Source, SourceStats } from '../ports/source.ts';
 import { Rng, hashString } from './random.ts';
+import { RateMeter } from './rate-meter.ts';
 
 /** Starting price, annual volatility, and whether it trades in fractional sizes. */
 interface Profile {
@@ -77,8 +78,7 @@ export class SimSource implements Source {
   #running = false;
   #lastError: string | undefined;
   /** Ticks emitted per wall-clock second, for the last few seconds (a ring keyed by second). */
-  readonly #perSecond = new Float64Array(8);
-  readonly #secondOf = new Float64Array(8);
+  readonly #meter = new RateMeter();
   #lastTs: Micros = 0;
 
   constructor(opts: SimOptions) {
@@ -167,7 +167,7 @@ export class SimSource implements Source {
         await emit(batch);
         justEmitted = true;
         this.#emitted += n;
-        this.#noteRate(n);
+        this.#meter.add(n);
         // An unpaced feed must still let timers and I/O run between batches.
         if (!Number.isFinite(perSecond)) await new Promise((r) => setImmediate(r));
       }
@@ -179,22 +179,8 @@ export class SimSource implements Source {
     }
   }
 
-  #noteRate(n: number): void {
-    const sec = Math.floor(Date.now() / 1000);
-    const slot = sec & 7;
-    if (this.#secondOf[slot] !== sec) {
-      this.#secondOf[slot] = sec;
-      this.#perSecond[slot] = 0;
-    }
-    this.#perSecond[slot]! += n;
-  }
-
   stats(): SourceStats {
-    // The rate over the last five complete seconds.
-    const now = Math.floor(Date.now() / 1000);
-    let n = 0;
-    for (let s = now - 5; s < now; s++) if (this.#secondOf[s & 7] === s) n += this.#perSecond[s & 7]!;
-    const stats: SourceStats = { name: this.name, emitted: this.#emitted, rate: Math.round(n / 5), running: this.#running };
+    const stats: SourceStats = { name: this.name, emitted: this.#emitted, rate: Math.round(this.#meter.rate()), running: this.#running };
     if (this.#lastError !== undefined) stats.lastError = this.#lastError;
     return stats;
   }

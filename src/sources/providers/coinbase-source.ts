@@ -6,7 +6,7 @@ import type { CoinbaseTrades } from './coinbase-trades.ts';
 import { tradeTick } from './coinbase-trades.ts';
 import type { ProviderContext } from './context.ts';
 import { isRecord, parseJson } from './fields.ts';
-import { RateMeter } from './rate-meter.ts';
+import { RateMeter } from '../rate-meter.ts';
 import { TradeIds } from './trade-ids.ts';
 import type { GapEvent, Rejected } from './types.ts';
 

@@ -3,7 +3,7 @@ import type { Logger } from '../../core/log.ts';
 import type { Tick } from '../../core/tick.ts';
 import type { Emit, Source, SourceStats } from '../../ports/source.ts';
 import type { Clock } from './clock.ts';
-import { RateMeter } from './rate-meter.ts';
+import { RateMeter } from '../rate-meter.ts';
 import type { QuoteProvider, Rejected, SourceOptions } from './types.ts';
 
 /**

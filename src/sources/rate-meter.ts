@@ -1,12 +1,10 @@
-import type { Clock } from './clock.ts';
-
-/** Counts per wall-clock second in a small ring, for `SourceStats.rate` (updates per second, last 5 s). */
+/** Counts per wall-clock second in a small ring, for `SourceStats.rate` (updates per second, last 5 s). Every source uses it. */
 export class RateMeter {
-  readonly #clock: Clock;
+  readonly #clock: { now(): number };
   readonly #count = new Float64Array(8);
   readonly #second = new Float64Array(8).fill(-1);
 
-  constructor(clock: Clock) {
+  constructor(clock: { now(): number } = Date) {
     this.#clock = clock;
   }
 
