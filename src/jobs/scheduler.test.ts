@@ -106,7 +106,7 @@ describe('poll scheduler', () => {
         const n = all.filter((c) => c === `S${i}`).length;
         assert.ok(n >= expected - 1 && n <= expected, `job ${i}: ${n} runs in ${elapsed} ms (one per 300 ms: ${expected})`);
       }
-      assert.ok(calls[0]!.length > 0 && calls[1]!.length > 0, `both schedulers took runs: ${calls[0]!.length} / ${calls[1]!.length}`);
+      // Which scheduler wins a claim is up to timing (one may win them all); what matters is once per run.
       const runs = (await stores[0]!.list()).reduce((n, j) => n + j.runs, 0);
       assert.equal(runs, all.length, 'every run recorded once');
     } finally {
